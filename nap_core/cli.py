@@ -1,0 +1,153 @@
+"""The ``nap`` command line (click).
+
+Every command prints its result on stdout (``--json`` where it lists things),
+progress on stderr, and failures as one ``error: ...`` line with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from nap_core.config import Settings
+from nap_core.errors import NapError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class NapGroup(click.Group):
+    """A click group that turns :class:`NapError` into one ``error:`` line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NapError as exc:
+            from nap_gitshell.worktree import PushRejected
+
+            if not isinstance(exc, PushRejected):  # its error line is already out
+                click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except click.UsageError as exc:
+            # One line, like every other error; `--help` has the usage.
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            ctx.exit(2)
+
+
+def json_option(func: F) -> F:
+    """The ``--json`` flag of listing commands."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(func)
+
+
+def print_json(value: Any) -> None:
+    """Print a JSON document on stdout."""
+    click.echo(json.dumps(value, indent=2))
+
+
+def settings() -> Settings:
+    """The configuration in force."""
+    return Settings.load()
+
+
+@click.group(cls=NapGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nap", prog_name="nap")
+def main() -> None:
+    """nap: git push to deploy."""
+
+
+@main.group()
+def plugins() -> None:
+    """Installed plugins."""
+
+
+@plugins.command("list")
+@json_option
+def plugins_list(as_json: bool) -> None:
+    """Every plugin, its version and the hooks it implements."""
+    from nap_core.plugins import describe, plugin_manager
+
+    infos = describe(plugin_manager())
+    if as_json:
+        print_json([info.to_dict() for info in infos])
+        return
+    for info in infos:
+        origin = "bundled" if info.builtin else "installed"
+        click.echo(f"{info.name} {info.version} ({origin}): {', '.join(info.hooks)}")
+
+
+@main.command()
+@click.argument("app")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def deploy(app: str, path: Path, as_json: bool) -> None:
+    """Deploy HEAD of the git work tree at PATH as APP, as a push would."""
+    from nap_core.names import check_app_name
+    from nap_core.output import Output
+    from nap_gitshell.worktree import deploy_worktree
+
+    check_app_name(app)
+    record = deploy_worktree(app, path, settings(), dict(os.environ), Output(sys.stderr))
+    if as_json:
+        print_json(record)
+
+
+@main.command()
+@json_option
+def apps(as_json: bool) -> None:
+    """The apps nap knows and the release each one serves."""
+    from nap_core.state import State
+
+    state = State(settings().home)
+    rows = state.apps()
+    if as_json:
+        print_json([{"name": r["name"], "release": r["current"]} for r in rows])
+        return
+    for row in rows:
+        release = f"release {row['current']}" if row["current"] else "not deployed"
+        click.echo(f"{row['name']}  {release}")
+
+
+@main.command()
+@click.argument("app")
+@json_option
+def releases(app: str, as_json: bool) -> None:
+    """APP's releases, newest first."""
+    from nap_core.model import App
+    from nap_core.state import State
+
+    state = State(settings().home)
+    if not state.has_app(App(app).name):
+        raise NapError(f"no app named {app}: deploy it first (`nap apps` lists apps)")
+    current = next((r["current"] for r in state.apps() if r["name"] == app), None)
+    found = state.releases(App(app))
+    records = [
+        {
+            **release.to_dict(current=release.number == current),
+            "status": release_status(release.status, release.number, current),
+            "created": datetime.fromtimestamp(release.created, UTC).isoformat(timespec="seconds"),
+        }
+        for release in found
+    ]
+    if as_json:
+        print_json(records)
+        return
+    for r in records:
+        where = " ".join(p["url"] for p in r["placements"]) if r["current"] else ""
+        line = f"v{r['release']:<4} {r['status']:<9} {r['revision'][:12]}  {r['created']}"
+        click.echo(f"{line}  {where}".rstrip())
+
+
+def release_status(stored: str, number: int, current: int | None) -> str:
+    """current, previous (it served once) or failed, for display."""
+    if number == current:
+        return "current"
+    if stored == "succeeded":
+        return "previous"
+    return "failed" if stored == "failed" else stored

@@ -1,0 +1,150 @@
+"""nap's configuration: ``NAP_HOME/nap.toml`` overridden by environment variables.
+
+A top-level key ``scheduler`` is overridden by ``NAP_SCHEDULER``; a key in a
+section, ``[fleet] endpoint``, by ``NAP_FLEET_ENDPOINT``. docs/configuration.md
+lists every key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from nap_core.errors import NapError
+
+#: The top-level keys and their defaults, as strings the way an environment gives them.
+DEFAULTS: dict[str, str] = {
+    "scheduler": "local",
+    "registry": "127.0.0.1:5000",
+    "host": "127.0.0.1",
+    "deploy_timeout": "30",
+    "port": "5000",
+    "branches": "master,main",
+    "keep_releases": "5",
+    "stop_timeout": "10",
+}
+
+
+def default_home() -> Path:
+    """``/var/lib/nap`` for root, else ``~/.local/share/nap``."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/nap")
+    return Path.home() / ".local" / "share" / "nap"
+
+
+def home_from(environ: Mapping[str, str]) -> Path:
+    """The state directory: ``NAP_HOME`` or the default."""
+    value = environ.get("NAP_HOME")
+    return Path(value) if value else default_home()
+
+
+@attrs.frozen
+class Settings:
+    """The configuration in force: the file's values with the environment's on top."""
+
+    home: Path
+    file_values: Mapping[str, Any] = attrs.field(factory=dict)
+    environ: Mapping[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``NAP_HOME/nap.toml`` (if present) and the environment."""
+        env = dict(os.environ if environ is None else environ)
+        home = home_from(env)
+        path = home / "nap.toml"
+        values: dict[str, Any] = {}
+        if path.exists():
+            try:
+                values = tomllib.loads(path.read_text())
+            except tomllib.TOMLDecodeError as exc:
+                raise NapError(f"cannot read {path}: {exc}; fix the file") from exc
+        return cls(home=home, file_values=values, environ=env)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The value of ``key`` (``"scheduler"`` or ``"fleet.endpoint"``) as a string."""
+        env_name = "NAP_" + key.replace(".", "_").upper()
+        if env_name in self.environ:
+            return self.environ[env_name]
+        node: Any = self.file_values
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return DEFAULTS.get(key, default)
+            node = node[part]
+        if isinstance(node, list):
+            return ",".join(str(item) for item in node)
+        return str(node).lower() if isinstance(node, bool) else str(node)
+
+    def require(self, key: str) -> str:
+        """The value of ``key``, or an error that says how to set it."""
+        value = self.get(key)
+        if value is None or value == "":
+            env_name = "NAP_" + key.replace(".", "_").upper()
+            raise NapError(f"{key} is not configured: set it in nap.toml or as {env_name}")
+        return value
+
+    def number(self, key: str, default: float | None = None) -> float:
+        """The value of ``key`` as a number."""
+        value = self.get(key)
+        if value is None:
+            if default is None:
+                return float(self.require(key))
+            return default
+        try:
+            return float(value)
+        except ValueError:
+            raise NapError(f"{key} must be a number, not {value!r}") from None
+
+    def items(self, key: str) -> list[str]:
+        """The value of ``key`` as a comma-separated list."""
+        value = self.get(key) or ""
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    # The keys every part of nap uses, by name.
+
+    @property
+    def scheduler(self) -> str:
+        """The scheduler plugin that renders, places and checks releases."""
+        return self.require("scheduler")
+
+    @property
+    def registry(self) -> str:
+        """The registry nap publishes images to, ``HOST:PORT``."""
+        return self.require("registry")
+
+    @property
+    def host(self) -> str:
+        """The address apps are published on and reported at (local scheduler)."""
+        return self.require("host")
+
+    @property
+    def deploy_timeout(self) -> float:
+        """Seconds a new release has to answer before the deploy fails."""
+        return self.number("deploy_timeout")
+
+    @property
+    def default_port(self) -> int:
+        """The ``$PORT`` an app without EXPOSE must listen on."""
+        return int(self.number("port"))
+
+    @property
+    def branches(self) -> list[str]:
+        """The branches whose pushes deploy."""
+        return self.items("branches")
+
+    @property
+    def repos(self) -> Path:
+        """Where the bare repositories live."""
+        return self.home / "repos"
+
+    def repo_path(self, app: str) -> Path:
+        """The bare repository of a (validated) app name."""
+        return self.repos / f"{app}.git"
+
+    def app_dir(self, app: str) -> Path:
+        """The state directory of an app: releases, env files."""
+        return self.home / "apps" / app

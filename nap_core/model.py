@@ -1,0 +1,176 @@
+"""The values passed between hooks.
+
+All of them are frozen: a hook that wants a changed value returns a new one made
+with :func:`attrs.evolve`, never mutates its arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from nap_core.names import check_app_name, check_config_key
+
+
+@attrs.frozen
+class App:
+    """An app known to nap, by its validated name."""
+
+    name: str = attrs.field(validator=lambda _i, _a, v: check_app_name(v))
+
+
+@attrs.frozen
+class Request:
+    """What reached nap, before any plugin has interpreted it.
+
+    ``kind`` says where it came from: ``"pre-receive"`` (a git push, from the
+    bare repo's hook: ``repo`` and ``updates`` are set) or ``"redeploy"`` (a
+    local ``nap deploy`` of a revision the repo already holds: ``repo`` and
+    ``revision``).
+    """
+
+    kind: str
+    repo: Path
+    updates: tuple[tuple[str, str, str], ...] = ()
+    revision: str = ""
+    key: str = ""
+
+
+@attrs.frozen
+class Push:
+    """A push nap accepted: the app, the branch ref and the revisions."""
+
+    app: App
+    ref: str
+    old: str
+    new: str
+    repo: Path
+    key: str = ""
+
+
+@attrs.frozen
+class Source:
+    """A checked-out tree of exactly the pushed revision."""
+
+    app: App
+    revision: str
+    tree: str
+    path: Path
+
+
+@attrs.frozen
+class AppConfig:
+    """An app's configuration: its environment variables and settings.
+
+    ``digest`` identifies the content, so two deploys with equal config need
+    no re-render.
+    """
+
+    env: tuple[tuple[str, str], ...] = ()
+    replicas: int = 1
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str], replicas: int = 1) -> AppConfig:
+        """Build a config from a mapping, keys checked and sorted."""
+        return cls(tuple(sorted((check_config_key(k), v) for k, v in env.items())), replicas)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The variables as a dict."""
+        return dict(self.env)
+
+    @property
+    def digest(self) -> str:
+        """A short hash of everything that changes how the release runs."""
+        data = json.dumps({"env": self.env, "replicas": self.replicas}, sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+@attrs.frozen
+class Image:
+    """A built image. ``digest`` is set once it is published to a registry.
+
+    ``ports`` are the TCP ports the app listens on inside the container
+    (its EXPOSE lines, or ``$PORT`` when it has none); ``env`` holds variables
+    nap sets for the app, such as ``PORT``.
+    """
+
+    app: App
+    id: str
+    tag: str
+    ports: tuple[int, ...]
+    env: tuple[tuple[str, str], ...] = ()
+    repository: str = ""
+    digest: str = ""
+    volumes: tuple[str, ...] = ()
+
+    @property
+    def pinned(self) -> str:
+        """The immutable reference ``REPOSITORY@sha256:...`` (the tag until published)."""
+        return f"{self.repository}@{self.digest}" if self.digest else self.tag
+
+
+@attrs.frozen
+class Unit:
+    """A rendered unit: a systemd unit, a fleet unit or a scheduler's spec.
+
+    ``kind`` is ``"build"``, ``"run"`` or ``"spec"``.
+    """
+
+    name: str
+    text: str
+    kind: str = "run"
+
+
+@attrs.frozen
+class Placement:
+    """Where one instance of a release runs and answers."""
+
+    unit: str
+    host: str
+    port: int
+    url: str
+
+    @classmethod
+    def http(cls, unit: str, host: str, port: int) -> Placement:
+        """A placement reached over HTTP at ``host:port``."""
+        return cls(unit=unit, host=host, port=port, url=f"http://{host}:{port}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of the interface contract."""
+        return {"host": self.host, "port": self.port, "url": self.url, "unit": self.unit}
+
+
+@attrs.frozen
+class Release:
+    """A numbered release of an app: one revision, one image, one config."""
+
+    app: App
+    number: int
+    revision: str
+    tree: str
+    config_digest: str
+    scheduler: str
+    image: str = ""
+    status: str = "pending"
+    units: tuple[Unit, ...] = ()
+    placements: tuple[Placement, ...] = ()
+    created: float = 0.0
+
+    def to_dict(self, current: bool = False) -> dict[str, Any]:
+        """The release record of the interface contract (``nap deploy --json``)."""
+        return {
+            "app": self.app.name,
+            "release": self.number,
+            "revision": self.revision,
+            "tree": self.tree,
+            "image": self.image,
+            "scheduler": self.scheduler,
+            "current": current,
+            "placements": [p.to_dict() for p in self.placements],
+        }

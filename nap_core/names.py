@@ -1,0 +1,54 @@
+"""Validation of the names users give nap: app names, key names, config keys.
+
+Names are validated, never sanitised: a name that does not match is refused
+whole, and paths are only ever built from names that passed. This module uses
+only ``re`` so that ``nap shell`` can import it on every SSH command.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nap_core.errors import NapError
+
+APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+CONFIG_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class InvalidName(NapError):
+    """A name given by a user does not follow nap's rules."""
+
+
+def check_app_name(name: str) -> str:
+    """Return ``name`` if it is a valid app name, else raise :class:`InvalidName`.
+
+    Valid: 1 to 63 characters of lower-case letters, digits and hyphens, starting
+    and ending with a letter or digit (a DNS label, so it can name containers,
+    units, images and hosts alike).
+    """
+    if not APP_NAME.fullmatch(name):
+        raise InvalidName(
+            f"invalid app name {name!r}: use 1-63 lower-case letters, digits and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def check_key_name(name: str) -> str:
+    """Return ``name`` if it is a valid SSH key name, else raise :class:`InvalidName`."""
+    if not KEY_NAME.fullmatch(name):
+        raise InvalidName(
+            f"invalid key name {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_config_key(name: str) -> str:
+    """Return ``name`` if it can be an environment variable name, else raise."""
+    if not CONFIG_KEY.fullmatch(name):
+        raise InvalidName(
+            f"invalid config key {name!r}: use letters, digits and '_', not starting with a digit"
+        )
+    return name

@@ -1,0 +1,1 @@
+"""The Dockerfile app type: an app with a Dockerfile at its root."""

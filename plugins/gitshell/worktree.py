@@ -1,0 +1,110 @@
+"""``nap deploy APP PATH``: deploy a local work tree exactly as a push would.
+
+HEAD of the work tree is pushed into the app's bare repository, whose
+pre-receive hook runs the pipeline, as for a push over SSH. A HEAD the bare
+repository already has (a redeploy) runs the pipeline on that revision
+directly, since git would not run the hook for a push that changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nap_core.config import Settings
+from nap_core.errors import NapError
+from nap_core.model import Request
+from nap_core.names import check_app_name
+from nap_core.output import Output
+from nap_gitshell.repos import ensure_repo
+
+#: What git's own push report looks like; the hook's lines come prefixed "remote: ".
+REMOTE = "remote: "
+
+
+class PushRejected(NapError):
+    """The deploy failed and the push was rejected; its error line was already shown."""
+
+
+def head_of(path: Path) -> str:
+    """The commit HEAD names in the work tree at ``path``."""
+    import git
+
+    try:
+        return str(git.Repo(path).head.commit.hexsha)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise NapError(f"{path} is not a git work tree: `git init` and commit the app") from None
+    except ValueError:
+        raise NapError(f"{path} has no commit yet: commit the app first") from None
+
+
+def branch_head(bare: Path, branch: str) -> str:
+    """The commit the bare repository's deploy branch points at, or ''."""
+    found = subprocess.run(
+        ["git", "--git-dir", str(bare), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.strip()
+
+
+def deploy_worktree(
+    app: str, path: Path, settings: Settings, environ: Mapping[str, str], output: Output
+) -> dict[str, Any]:
+    """Deploy HEAD of ``path`` as ``app``; return the release record."""
+    check_app_name(app)
+    head = head_of(path)
+    bare = ensure_repo(settings.repo_path(app))
+    branch = settings.branches[0]
+    if branch_head(bare, branch) == head:
+        return _redeploy(bare, head, settings, environ, output)
+    with tempfile.TemporaryDirectory(prefix="nap-deploy-") as private:
+        result = Path(private) / "release.json"
+        env = {**environ, "NAP_HOME": str(settings.home), "NAP_DEPLOY_RESULT": str(result)}
+        _push(path, bare, f"+{head}:refs/heads/{branch}", env, output)
+        if not result.exists():
+            raise NapError("the push was accepted but nap did not report a release; check the hook")
+        record: dict[str, Any] = json.loads(result.read_text())
+        return record
+
+
+def _redeploy(
+    bare: Path, head: str, settings: Settings, environ: Mapping[str, str], output: Output
+) -> dict[str, Any]:
+    from nap_core.pipeline import deploy
+    from nap_core.plugins import plugin_manager
+
+    request = Request(kind="redeploy", repo=bare, revision=head)
+    return deploy(request, settings, plugin_manager(environ), output).to_dict()
+
+
+def _push(path: Path, bare: Path, refspec: str, env: Mapping[str, str], output: Output) -> None:
+    """Run git push, passing the hook's lines on as they come."""
+    proc = subprocess.Popen(
+        ["git", "-C", str(path), "push", "--quiet", str(bare), refspec],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(env),
+    )
+    assert proc.stderr is not None
+    own_lines = []
+    saw_error = False
+    for line in proc.stderr:
+        if line.startswith(REMOTE):
+            text = line[len(REMOTE) :].rstrip()
+            saw_error = saw_error or text.startswith("error: ")
+            output.stream.write(text + "\n")
+            output.stream.flush()
+        else:
+            own_lines.append(line.rstrip("\n"))
+    if proc.wait() != 0:
+        if saw_error:
+            raise PushRejected("the deploy failed")
+        detail = "; ".join(line for line in own_lines if line.strip()) or "no detail"
+        raise NapError(f"git push into {bare} failed: {detail}")

@@ -1,0 +1,1 @@
+"""The embedded default scheduler: releases run on this host's Docker engine."""

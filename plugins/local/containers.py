@@ -1,0 +1,167 @@
+"""Running a release's containers on this host's engine and waiting for them to answer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nap_core.errors import DeployFailed
+from nap_core.model import App, Image, Placement, Release
+from nap_core.output import Output
+from nap_core.probe import answers
+
+LABEL_APP = "nap.app"
+LABEL_RELEASE = "nap.release"
+#: How many of a failed container's log lines the pusher sees.
+LOG_LINES = 20
+
+
+def container_prefix(app: App, number: int) -> str:
+    """``nap-APP-rN``: containers are ``nap-APP-rN.1``, ``nap-APP-rN.2``, ..."""
+    return f"nap-{app.name}-r{number}"
+
+
+def unit_name(app: App, number: int, index: int | None = None) -> str:
+    """The unit of a release (a template) or of one of its instances."""
+    instance = "" if index is None else str(index)
+    return f"{container_prefix(app, number)}@{instance}.service"
+
+
+def write_env_file(path: Path, env: Mapping[str, str]) -> None:
+    """Write ``KEY=VALUE`` lines readable by nap alone: config values are secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        for key, value in env.items():
+            file.write(f"{key}={value}\n")
+
+
+def start(
+    client: Any,
+    app: App,
+    image: Image,
+    release: Release,
+    index: int,
+    env: Mapping[str, str],
+    host: str,
+) -> Any:
+    """Start instance ``index`` of a release, its ports published on ``host``."""
+    import docker.errors
+
+    name = f"{container_prefix(app, release.number)}.{index}"
+    with contextlib.suppress(docker.errors.NotFound):
+        client.containers.get(name).remove(force=True)  # left by a deploy that died
+    try:
+        return client.containers.run(
+            image.pinned,
+            name=name,
+            detach=True,
+            init=True,  # signals reach the app, zombies are reaped
+            environment=dict(env),
+            labels={LABEL_APP: app.name, LABEL_RELEASE: str(release.number)},
+            ports={f"{port}/tcp": (host, None) for port in image.ports},
+            restart_policy={"Name": "unless-stopped"},
+        )
+    except docker.errors.APIError as exc:
+        raise DeployFailed(
+            f"release {release.number} could not start: {exc.explanation or exc}"
+        ) from exc
+
+
+def wait_until_answering(
+    containers: list[Any], image: Image, release: Release, deadline: float, timeout: float
+) -> None:
+    """Return once every container answers on every port; raise DeployFailed if one
+    exits or the deadline passes."""
+    waiting = list(containers)
+    while waiting:
+        for container in list(waiting):
+            container.reload()
+            _check_alive(container, release)
+            address = _address(container)
+            if address and all(answers(address, port) for port in image.ports):
+                waiting.remove(container)
+        if not waiting:
+            break
+        if time.monotonic() > deadline:
+            ports = ", ".join(str(p) for p in image.ports)
+            raise DeployFailed(
+                f"release {release.number} did not answer on port {ports} within {timeout:g} s"
+            )
+        time.sleep(0.1)
+    # Answering once is not enough: an app that crashes right after binding must not win.
+    time.sleep(0.2)
+    for container in containers:
+        container.reload()
+        _check_alive(container, release)
+
+
+def placements(container: Any, host: str, image: Image, unit: str) -> list[Placement]:
+    """Where a container's published ports answer on ``host``."""
+    ports = container.attrs["NetworkSettings"]["Ports"] or {}
+    found = []
+    for port in image.ports:
+        bindings = ports.get(f"{port}/tcp") or []
+        if bindings:
+            found.append(Placement.http(unit, host, int(bindings[0]["HostPort"])))
+    return found
+
+
+def last_log_lines(container: Any) -> list[str]:
+    """The last lines a container wrote, for the pusher to see why it failed."""
+    try:
+        text = str(container.logs(tail=LOG_LINES).decode(errors="replace"))
+    except Exception:  # a container that is already gone has no logs to show
+        return []
+    return text.splitlines()
+
+
+def remove(containers: list[Any], output: Output | None = None, stop_timeout: int = 0) -> None:
+    """Stop and remove containers, ignoring those already gone."""
+    import docker.errors
+
+    for container in containers:
+        try:
+            if stop_timeout:
+                container.stop(timeout=stop_timeout)
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if output is not None:
+                output.line(f"could not remove {container.name}: {exc.explanation or exc}")
+
+
+def release_containers(client: Any, app: App, number: int | None = None) -> list[Any]:
+    """The app's containers, all of them or those of one release, by label."""
+    labels = [f"{LABEL_APP}={app.name}"]
+    if number is not None:
+        labels.append(f"{LABEL_RELEASE}={number}")
+    found = client.containers.list(all=True, filters={"label": labels})
+    return sorted(found, key=lambda c: c.name)
+
+
+def _check_alive(container: Any, release: Release) -> None:
+    state = container.attrs["State"]
+    if (
+        state["Status"] in ("exited", "dead")
+        or state.get("Restarting")
+        or container.attrs.get("RestartCount", 0)
+    ):
+        raise DeployFailed(
+            f"release {release.number} exited at once (status {state.get('ExitCode')})"
+        )
+
+
+def _address(container: Any) -> str:
+    settings = container.attrs["NetworkSettings"]
+    if settings.get("IPAddress"):
+        return str(settings["IPAddress"])
+    for network in (settings.get("Networks") or {}).values():
+        if network.get("IPAddress"):
+            return str(network["IPAddress"])
+    return ""

@@ -1,0 +1,148 @@
+"""The local scheduler's hooks: is_current, render_units, schedule.
+
+Each release runs as new containers beside the old ones; only once every new
+instance answers are the previous release's containers stopped. If the new
+ones never answer they are removed and the old ones keep serving.
+"""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+
+from nap_core.config import Settings
+from nap_core.engine import docker_client
+from nap_core.errors import DeployFailed
+from nap_core.hookimpl import hookimpl
+from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
+from nap_core.output import Output
+from nap_core.templates import render
+from nap_local import containers
+
+NAME = "local"
+
+
+def _selected(settings: Settings) -> bool:
+    return settings.scheduler == NAME
+
+
+def env_file(settings: Settings, release: Release) -> str:
+    """Where a release's environment (config vars included) is written, mode 0600."""
+    return str(settings.app_dir(release.app.name) / "releases" / str(release.number) / "env")
+
+
+@hookimpl
+def render_units(
+    app: App, image: Image, release: Release, config: AppConfig, settings: Settings
+) -> list[Unit] | None:
+    """A systemd template unit, one instance per replica: the record of what runs."""
+    if not _selected(settings):
+        return None
+    text = render(
+        settings,
+        NAME,
+        "nap_local",
+        "run.service",
+        app=app.name,
+        release=release.number,
+        revision=release.revision,
+        container=containers.container_prefix(app, release.number),
+        image=image.pinned,
+        ports=image.ports,
+        host=settings.host,
+        env_file=env_file(settings, release),
+    )
+    return [Unit(containers.unit_name(app, release.number), text, "run")]
+
+
+@hookimpl
+def schedule(
+    units: list[Unit],
+    app: App,
+    image: Image,
+    release: Release,
+    config: AppConfig,
+    previous: Release | None,
+    settings: Settings,
+    output: Output,
+) -> list[Placement] | None:
+    """Start the release's containers, wait until they answer, then retire the old ones."""
+    if not _selected(settings):
+        return None
+    client = docker_client()
+    env = {**dict(image.env), **config.environment}
+    containers.write_env_file(
+        settings.app_dir(app.name) / "releases" / str(release.number) / "env", env
+    )
+    timeout = settings.deploy_timeout
+    deadline = time.monotonic() + timeout
+    started = []
+    try:
+        for index in range(1, config.replicas + 1):
+            started.append(containers.start(client, app, image, release, index, env, settings.host))
+        containers.wait_until_answering(started, image, release, deadline, timeout)
+    except DeployFailed as exc:
+        for container in started:
+            for line in containers.last_log_lines(container):
+                output.line(f"{container.name}: {line}")
+        containers.remove(started, output)
+        still = f"release {previous.number} still serves" if previous else "nothing was running"
+        raise DeployFailed(f"{exc}; {still}") from exc
+    except BaseException:
+        containers.remove(started, output)
+        raise
+    found = [
+        placement
+        for index, container in enumerate(started, start=1)
+        for placement in containers.placements(
+            container, settings.host, image, containers.unit_name(app, release.number, index)
+        )
+    ]
+    retire(client, app, release, settings, output)
+    return found
+
+
+def retire(client: object, app: App, release: Release, settings: Settings, output: Output) -> None:
+    """Stop and remove every container of the app that is not of ``release``."""
+    old = [
+        container
+        for container in containers.release_containers(client, app)
+        if container.labels.get(containers.LABEL_RELEASE) != str(release.number)
+    ]
+    if old:
+        output.line(f"stopping {', '.join(sorted(c.name for c in old))}")
+        containers.remove(old, output, stop_timeout=int(settings.number("stop_timeout")))
+
+
+@hookimpl
+def is_current(
+    app: App, source: Source, config: AppConfig, last: Release | None, settings: Settings
+) -> Release | None:
+    """The running release, if it has this tree and config and all its containers run."""
+    if not _selected(settings) or last is None or last.scheduler != NAME:
+        return None
+    if last.tree != source.tree or last.config_digest != config.digest:
+        return None
+    running = [
+        c
+        for c in containers.release_containers(docker_client(), app, last.number)
+        if c.status == "running"
+    ]
+    if len(running) < config.replicas:
+        return None
+    ports = tuple(sorted({p.port for p in last.placements}))
+    found: list[Placement] = []
+    for container in running:
+        index = container.name.rsplit(".", 1)[-1]
+        unit = containers.unit_name(app, last.number, int(index) if index.isdigit() else None)
+        image = Image(app=app, id="", tag="", ports=_container_ports(container))
+        found.extend(containers.placements(container, settings.host, image, unit))
+    if not found and ports:
+        return None
+    return attrs.evolve(last, placements=tuple(found))
+
+
+def _container_ports(container: object) -> tuple[int, ...]:
+    ports = container.attrs["NetworkSettings"]["Ports"] or {}  # type: ignore[attr-defined]
+    return tuple(sorted(int(spec.split("/")[0]) for spec in ports))

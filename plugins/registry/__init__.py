@@ -1,0 +1,1 @@
+"""Publishing images to a registry v2, pinned by digest."""

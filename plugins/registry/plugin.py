@@ -1,0 +1,48 @@
+"""publish: push the built image and return it pinned by its registry digest.
+
+Everything downstream runs ``REPOSITORY@sha256:...``, never the mutable tag,
+so every host that runs a release runs the same bytes.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from nap_core.config import Settings
+from nap_core.engine import docker_client
+from nap_core.errors import PublishFailed
+from nap_core.hookimpl import hookimpl
+from nap_core.model import Image
+from nap_core.output import Output
+
+
+@hookimpl
+def publish(image: Image, settings: Settings, output: Output) -> Image | None:
+    """Push ``image.tag`` to the registry and read the digest it answers with."""
+    import docker.errors
+
+    repository, _, tag = image.tag.rpartition(":")
+    client = docker_client()
+    digest = ""
+    try:
+        for chunk in client.api.push(repository, tag=tag, stream=True, decode=True):
+            if "error" in chunk:
+                raise PublishFailed(_explain(settings.registry, chunk["error"]))
+            aux = chunk.get("aux") or {}
+            if "Digest" in aux:
+                digest = aux["Digest"]
+    except docker.errors.APIError as exc:
+        raise PublishFailed(_explain(settings.registry, str(exc.explanation or exc))) from exc
+    if not digest:
+        raise PublishFailed(
+            f"the registry {settings.registry} did not return a digest for {image.tag}"
+        )
+    output.line(f"digest {digest}")
+    return attrs.evolve(image, repository=repository, digest=digest)
+
+
+def _explain(registry: str, error: str) -> str:
+    error = error.strip()
+    if "connection refused" in error or "no such host" in error or "timeout" in error:
+        return f"cannot push to the registry {registry}: {error}; is the registry running?"
+    return f"the push to the registry {registry} failed: {error}"

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Install what nap needs on a Debian machine, as root; safe to run again.
+#   - Debian packages: the Docker engine, a registry, sshd, git, busybox (test apps)
+#   - nap itself, into a virtualenv of the system Python at $NAP_VENV (default /opt/nap/venv),
+#     linked as /usr/local/bin/nap. The system Python, not a per-user one, so that the
+#     unprivileged `nap` account that receives pushes can run it too.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VENV=${NAP_VENV:-/opt/nap/venv}
+
+PACKAGES=(docker.io docker-registry git busybox-static openssh-server socat iproute2 curl
+          python3 python3-venv ca-certificates)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "-----> Installing ${missing[*]}"
+  apt-get update -q >/dev/null
+  # The packages' own start scripts fail without systemd; scripts/services.sh starts them.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "-----> Creating $VENV"
+  /usr/bin/python3 -m venv "$VENV"
+fi
+echo "-----> Installing nap into $VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" 2>&1 \
+  | grep -v -e "is ignored: it is neither a file nor a directory" -e "^WARNING: Running pip as" || true
+ln -sf "$VENV/bin/nap" /usr/local/bin/nap

@@ -1,0 +1,161 @@
+"""Fixtures shared by the suite: a private NAP_HOME, the real `nap` command,
+sample apps as git work trees, and clean-up of every container a test made.
+
+The Docker engine and the registry are real; scripts/services.sh starts them.
+A test that needs them fails (never skips) when they are missing, so a broken
+set-up cannot pass as green.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BUSYBOX = Path("/bin/busybox")
+NAP = [sys.executable, "-m", "nap_core.entry"]
+
+HTTPD_DOCKERFILE = """FROM scratch
+COPY busybox /bin/busybox
+COPY www /www
+EXPOSE 8080
+CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
+"""
+
+
+class Nap:
+    """Runs the real `nap` command with a private NAP_HOME."""
+
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.env = env
+
+    def __call__(
+        self, *args: str, cwd: Path | None = None, check: bool = False, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*NAP, *args],
+            cwd=cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"nap {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def deploy_json(self, app: str, path: Path, **env: str) -> dict[str, Any]:
+        import json
+
+        result = self("deploy", app, str(path), "--json", check=True, **env)
+        return dict(json.loads(result.stdout))
+
+
+@pytest.fixture
+def nap_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def nap(nap_home: Path) -> Nap:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAP_") and k != "DOCKER_HOST"}
+    env.update(NAP_HOME=str(nap_home), NAP_DEPLOY_TIMEOUT="8", NAP_STOP_TIMEOUT="2")
+    return Nap(nap_home, env)
+
+
+def docker_client() -> Any:
+    import docker
+
+    try:
+        client = docker.from_env(version="auto")
+        client.ping()
+    except Exception as exc:
+        pytest.fail(f"the Docker engine is not running ({exc}); run scripts/services.sh")
+    return client
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Any:
+    """A client of the real engine (and a check that the registry answers)."""
+    client = docker_client()
+    try:
+        urllib.request.urlopen("http://127.0.0.1:5000/v2/", timeout=5)
+    except OSError as exc:
+        pytest.fail(
+            f"the registry on 127.0.0.1:5000 is not running ({exc}); run scripts/services.sh"
+        )
+    return client
+
+
+@pytest.fixture
+def app_name(docker_engine: Any) -> Iterator[str]:
+    """A fresh app name; the app's containers are removed after the test."""
+    name = f"t{uuid.uuid4().hex[:8]}"
+    yield name
+    remove_app_containers(docker_engine, name)
+
+
+def remove_app_containers(client: Any, name: str) -> None:
+    for container in client.containers.list(all=True, filters={"label": f"nap.app={name}"}):
+        container.remove(force=True)
+
+
+class SampleApp:
+    """A git work tree holding a FROM-scratch busybox app."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(self.path), *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    def write(self, name: str, text: str) -> None:
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+    def commit(self, message: str = "change") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def serve(self, content: str) -> str:
+        """Make the app serve ``content`` at / and commit."""
+        self.write("www/index.html", content)
+        return self.commit(f"serve {content}")
+
+
+@pytest.fixture
+def sample_app(tmp_path: Path) -> SampleApp:
+    """A busybox httpd app serving 'hello 1', committed."""
+    path = tmp_path / "app"
+    path.mkdir()
+    shutil.copy(BUSYBOX, path / "busybox")
+    app = SampleApp(path)
+    app.git("init", "-q", "-b", "master")
+    app.git("config", "user.email", "test@example.invalid")
+    app.git("config", "user.name", "test")
+    app.write("Dockerfile", HTTPD_DOCKERFILE)
+    app.serve("hello 1")
+    return app
+
+
+def http_get(url: str, timeout: float = 5) -> str:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return str(response.read().decode())
