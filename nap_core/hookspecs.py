@@ -8,16 +8,28 @@ other than ``None``. docs/hooks.md is the reference built from these.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TextIO
 
 import pluggy
 
 from nap_core.config import Settings
-from nap_core.model import App, AppConfig, Image, Placement, Push, Release, Request, Source, Unit
+from nap_core.model import (
+    App,
+    AppConfig,
+    Image,
+    Instance,
+    Placement,
+    Push,
+    Release,
+    Request,
+    Source,
+    Unit,
+)
 from nap_core.output import Output
 
 hookspec = pluggy.HookspecMarker("nap")
 
-#: The hook names in pipeline order.
+#: The hooks of a deploy, in pipeline order.
 ORDER = (
     "intake",
     "detect",
@@ -29,6 +41,10 @@ ORDER = (
     "schedule",
     "report",
 )
+
+#: The hooks of day-2 operations (``nap ps``, ``logs``, ``stop``...), answered
+#: by the configured scheduler.
+OPERATIONS = ("instances", "logs", "control", "destroy")
 
 
 @hookspec(firstresult=True)
@@ -188,4 +204,62 @@ def report(release: Release, current: bool, output: Output) -> None:
 
     Every implementation is called. Bundled: ``core`` (the summary and the
     URLs) and ``gitshell`` (the release record for ``nap deploy --json``).
+    """
+
+
+# Day-2 operations. Each is answered by the configured scheduler; every other
+# plugin returns None.
+
+
+@hookspec(firstresult=True)
+def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
+    """List where the app's instances run now, read from the scheduler (not from nap's state).
+
+    :param app: the app.
+    :param release: its current release.
+    :param settings: the configuration in force.
+    :return: every instance with its host, port and state (``running``,
+        ``stopped``, ``failed``...); ``None`` if this plugin is not the
+        configured scheduler.
+
+    Stops at the first non-``None`` result. Bundled: the configured scheduler.
+    """
+
+
+@hookspec(firstresult=True)
+def logs(
+    app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
+) -> bool | None:
+    """Write the app's logs to ``stream``, each line prefixed by its instance when several run.
+
+    :param follow: keep streaming until interrupted.
+    :param lines: how many of the last lines to show first (0: all).
+    :return: ``True`` once done; ``None`` if this plugin is not the configured scheduler.
+
+    Stops at the first non-``None`` result. Bundled: the configured scheduler.
+    """
+
+
+@hookspec(firstresult=True)
+def control(
+    app: App, release: Release, action: str, settings: Settings, output: Output
+) -> list[Instance] | None:
+    """Stop, start or restart the current release's instances.
+
+    :param action: ``"stop"``, ``"start"`` or ``"restart"``.
+    :return: the instances afterwards; ``None`` if this plugin is not the
+        configured scheduler.
+
+    Stops at the first non-``None`` result. Bundled: the configured scheduler.
+    """
+
+
+@hookspec(firstresult=True)
+def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool | None:
+    """Remove everything the scheduler runs or keeps for the app.
+
+    :param volumes: also remove the app's named volumes.
+    :return: ``True`` once done; ``None`` if this plugin is not the configured scheduler.
+
+    Stops at the first non-``None`` result. Bundled: the configured scheduler.
     """

@@ -147,6 +147,75 @@ class Placement:
 
 
 @attrs.frozen
+class Check:
+    """One health check: GET ``path`` must answer 2xx/3xx and contain ``content``."""
+
+    path: str
+    content: str = ""
+
+
+@attrs.frozen
+class HealthChecks:
+    """An app's health checks (its ``CHECKS`` file), run before a release counts as up.
+
+    ``wait`` seconds pass before the first attempt; each check gets ``attempts``
+    tries of at most ``timeout`` seconds each. No checks: answering on every
+    port is enough.
+    """
+
+    checks: tuple[Check, ...] = ()
+    wait: float = 0.0
+    timeout: float = 5.0
+    attempts: int = 5
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form, stored with the release."""
+        return {
+            "checks": [[c.path, c.content] for c in self.checks],
+            "wait": self.wait,
+            "timeout": self.timeout,
+            "attempts": self.attempts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HealthChecks:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            checks=tuple(Check(path, content) for path, content in data.get("checks", ())),
+            wait=float(data.get("wait", 0.0)),
+            timeout=float(data.get("timeout", 5.0)),
+            attempts=int(data.get("attempts", 5)),
+        )
+
+
+@attrs.frozen
+class Instance:
+    """One running (or stopped) instance of an app, as its scheduler sees it now."""
+
+    name: str
+    release: int
+    state: str
+    host: str = ""
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` when the instance is published, else ''."""
+        return f"http://{self.host}:{self.port}" if self.host and self.port else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``nap ps --json``."""
+        return {
+            "name": self.name,
+            "release": self.release,
+            "state": self.state,
+            "host": self.host,
+            "port": self.port,
+            "url": self.url,
+        }
+
+
+@attrs.frozen
 class Release:
     """A numbered release of an app: one revision, one image, one config."""
 
@@ -161,6 +230,7 @@ class Release:
     units: tuple[Unit, ...] = ()
     placements: tuple[Placement, ...] = ()
     created: float = 0.0
+    checks: HealthChecks = HealthChecks()
 
     def to_dict(self, current: bool = False) -> dict[str, Any]:
         """The release record of the interface contract (``nap deploy --json``)."""

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import pluggy
 
+from nap_core import health
 from nap_core.config import Settings
 from nap_core.errors import (
     NapError,
@@ -27,7 +28,7 @@ from nap_core.errors import (
     NoScheduler,
 )
 from nap_core.locks import app_lock
-from nap_core.model import App, AppConfig, Image, Release, Request, Source, Unit
+from nap_core.model import App, AppConfig, HealthChecks, Image, Release, Request, Source, Unit
 from nap_core.output import Output, TeeOutput
 from nap_core.state import State
 
@@ -99,6 +100,7 @@ def _deploy_source(
             tree=source.tree,
             config_digest=config.digest,
             scheduler=settings.scheduler,
+            checks=read_checks(source),
         )
     )
     release_dir = settings.app_dir(app.name) / "releases" / str(release.number)
@@ -177,6 +179,12 @@ def roll_out(
     return attrs.evolve(
         release, units=tuple(units), placements=tuple(placements), status="succeeded"
     )
+
+
+def read_checks(source: Source) -> HealthChecks:
+    """The health checks of the pushed tree (its ``CHECKS`` file), if it has one."""
+    path = source.path / health.FILENAME
+    return health.parse(path.read_text()) if path.is_file() else HealthChecks()
 
 
 def app_config(state: State, app: App) -> AppConfig:

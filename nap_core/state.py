@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nap_core.model import App, Placement, Release, Unit
+from nap_core.model import App, HealthChecks, Placement, Release, Unit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS apps (
@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS releases (
     status        TEXT NOT NULL,               -- deploying | succeeded | failed
     units         TEXT NOT NULL DEFAULT '[]',
     placements    TEXT NOT NULL DEFAULT '[]',
+    checks        TEXT NOT NULL DEFAULT '{}',  -- the release's CHECKS, as HealthChecks.to_dict()
     error         TEXT NOT NULL DEFAULT '',
     created       REAL NOT NULL,
     PRIMARY KEY (app, number)
@@ -116,8 +117,8 @@ class State:
             created = time.time()
             db.execute(
                 "INSERT INTO releases (app, number, revision, tree, image, image_info,"
-                " config_digest, scheduler, status, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'deploying', ?)",
+                " config_digest, scheduler, status, checks, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'deploying', ?, ?)",
                 (
                     release.app.name,
                     number,
@@ -127,6 +128,7 @@ class State:
                     json.dumps(image_info or {}),
                     release.config_digest,
                     release.scheduler,
+                    json.dumps(release.checks.to_dict()),
                     created,
                 ),
             )
@@ -244,4 +246,5 @@ def _release(row: sqlite3.Row) -> Release:
         units=tuple(Unit(*unit) for unit in json.loads(row["units"])),
         placements=tuple(Placement(**p) for p in json.loads(row["placements"])),
         created=row["created"],
+        checks=HealthChecks.from_dict(json.loads(row["checks"])),
     )

@@ -28,4 +28,5 @@ fi
 echo "-----> Installing nap into $VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" 2>&1 \
   | grep -v -e "is ignored: it is neither a file nor a directory" -e "^WARNING: Running pip as" || true
-ln -sf "$VENV/bin/nap" /usr/local/bin/nap
+# Only the default install owns /usr/local/bin/nap; a side venv (NAP_VENV=...) stays private.
+if [ -z "${NAP_VENV:-}" ]; then ln -sf "$VENV/bin/nap" /usr/local/bin/nap; fi

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nap_core import health
 from nap_core.errors import DeployFailed
 from nap_core.model import App, Image, Placement, Release
 from nap_core.output import Output
@@ -93,6 +94,8 @@ def wait_until_answering(
                 f"release {release.number} did not answer on port {ports} within {timeout:g} s"
             )
         time.sleep(0.1)
+    for container in containers:
+        health.verify(release.checks, _address(container), image.ports[0], release.number)
     # Answering once is not enough: an app that crashes right after binding must not win.
     time.sleep(0.2)
     for container in containers:
