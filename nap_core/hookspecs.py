@@ -23,6 +23,7 @@ from nap_core.model import (
     Release,
     Request,
     Source,
+    Tree,
     Unit,
 )
 from nap_core.output import Output
@@ -63,11 +64,12 @@ def intake(request: Request, settings: Settings) -> Push | None:
 
 
 @hookspec(firstresult=True)
-def detect(app: App, source: Source) -> str | None:
-    """Name the app type of a source tree.
+def detect(app: App, tree: Tree) -> str | None:
+    """Name the app type of the pushed tree.
 
     :param app: the app being deployed.
-    :param source: the checked-out tree of the pushed revision.
+    :param tree: the pushed revision, readable straight from git
+        (``tree.names()``, ``tree.read(path)``): nothing is checked out yet.
     :return: an app type name (``"dockerfile"``), or ``None`` if this plugin does
         not recognise the tree.
 

@@ -54,6 +54,40 @@ class Push:
 
 
 @attrs.frozen
+class Tree:
+    """The pushed revision as git stores it, readable before anything is checked out.
+
+    :func:`~nap_core.hookspecs.detect` looks at it: deciding what an app is
+    needs file names and maybe a file or two, not a checkout.
+    """
+
+    repo: Path
+    revision: str
+
+    def names(self) -> list[str]:
+        """The names at the root of the tree."""
+        listing = self._git("ls-tree", "--name-only", "-z", self.revision)
+        return [name.decode() for name in listing.split(b"\0") if name]
+
+    def read(self, path: str) -> bytes | None:
+        """The content of file ``path`` in the tree, or ``None`` if there is none."""
+        try:
+            return self._git("cat-file", "blob", f"{self.revision}:{path}")
+        except LookupError:
+            return None
+
+    def _git(self, *args: str) -> bytes:
+        import subprocess
+
+        done = subprocess.run(
+            ["git", "--git-dir", str(self.repo), *args], capture_output=True, check=False
+        )
+        if done.returncode != 0:
+            raise LookupError(done.stderr.decode(errors="replace").strip())
+        return done.stdout
+
+
+@attrs.frozen
 class Source:
     """A checked-out tree of exactly the pushed revision."""
 

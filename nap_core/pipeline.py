@@ -28,7 +28,7 @@ from nap_core.errors import (
     NoScheduler,
 )
 from nap_core.locks import app_lock
-from nap_core.model import App, AppConfig, HealthChecks, Image, Release, Request, Source, Unit
+from nap_core.model import App, AppConfig, HealthChecks, Image, Release, Request, Source, Tree, Unit
 from nap_core.output import Output, TeeOutput
 from nap_core.state import State
 
@@ -59,11 +59,17 @@ def deploy(
         try:
             state.ensure_app(app)
             state.fail_abandoned(app)
+            app_type = pm.hook.detect(app=app, tree=Tree(push.repo, push.new))
+            if app_type is None:
+                raise NoAppType(
+                    f"cannot tell how to build {app.name} at {push.new[:12]}: "
+                    "add a Dockerfile at the root of the repository"
+                )
             with tempfile.TemporaryDirectory(prefix=f"nap-{app.name}-") as workdir:
                 source = pm.hook.fetch(push=push, workdir=Path(workdir))
                 if source is None:
                     raise NoFetcher(f"no plugin can check out {push.new[:12]} of {app.name}")
-                return _deploy_source(app, source, settings, pm, state, output)
+                return _deploy_source(app, source, app_type, settings, pm, state, output)
         finally:
             state.close()
 
@@ -71,17 +77,12 @@ def deploy(
 def _deploy_source(
     app: App,
     source: Source,
+    app_type: str,
     settings: Settings,
     pm: pluggy.PluginManager,
     state: State,
     output: Output,
 ) -> Outcome:
-    app_type = pm.hook.detect(app=app, source=source)
-    if app_type is None:
-        raise NoAppType(
-            f"cannot tell how to build {app.name} at {source.revision[:12]}: "
-            "add a Dockerfile at the root of the repository"
-        )
     config = app_config(state, app)
     last = state.current(app)
     running = pm.hook.is_current(

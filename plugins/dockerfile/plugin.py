@@ -13,16 +13,16 @@ from nap_core.config import Settings
 from nap_core.engine import docker_client
 from nap_core.errors import BuildFailed
 from nap_core.hookimpl import hookimpl
-from nap_core.model import App, Image, Release, Source
+from nap_core.model import App, Image, Release, Source, Tree
 from nap_core.output import Output
 
 APP_TYPE = "dockerfile"
 
 
 @hookimpl(trylast=True)
-def detect(app: App, source: Source) -> str | None:
+def detect(app: App, tree: Tree) -> str | None:
     """A Dockerfile at the root of the tree makes a Dockerfile app."""
-    return APP_TYPE if (source.path / "Dockerfile").is_file() else None
+    return APP_TYPE if "Dockerfile" in tree.names() else None
 
 
 @hookimpl
