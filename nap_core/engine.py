@@ -6,16 +6,19 @@ use, never at module import time.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from nap_core.errors import NapError
 
 
+@functools.cache
 def docker_client(base_url: str | None = None, timeout: int = 120) -> Any:
     """A docker SDK client for ``base_url`` (default: ``DOCKER_HOST`` or the local socket).
 
     The API version is negotiated with the engine, so an engine that speaks only
-    API 1.41 (Debian's dockerd 20.10) works.
+    API 1.41 (Debian's dockerd 20.10) works. One client per engine and process:
+    the negotiation is a round trip.
     """
     import docker
     import docker.errors

@@ -31,15 +31,28 @@ class PushRejected(NapError):
 
 
 def head_of(path: Path) -> str:
-    """The commit HEAD names in the work tree at ``path``."""
-    import git
+    """The commit HEAD names in the work tree at ``path``.
 
-    try:
-        return str(git.Repo(path).head.commit.hexsha)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise NapError(f"{path} is not a git work tree: `git init` and commit the app") from None
-    except ValueError:
-        raise NapError(f"{path} has no commit yet: commit the app first") from None
+    One ``git rev-parse`` rather than GitPython: this runs before every local
+    deploy, and the import would cost more than the answer.
+    """
+    if not path.is_dir():
+        raise NapError(f"{path} is not a directory: give the path of the app's git work tree")
+    inside = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"],
+        capture_output=True,
+        text=True,
+    )
+    if inside.returncode != 0:
+        raise NapError(f"{path} is not a git work tree: `git init` and commit the app")
+    head = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+        capture_output=True,
+        text=True,
+    )
+    if head.returncode != 0:
+        raise NapError(f"{path} has no commit yet: commit the app first")
+    return head.stdout.strip()
 
 
 def branch_head(bare: Path, branch: str) -> str:

@@ -93,11 +93,10 @@ def wait_until_answering(
             raise DeployFailed(
                 f"release {release.number} did not answer on port {ports} within {timeout:g} s"
             )
-        time.sleep(0.1)
+        time.sleep(0.05)
     for container in containers:
         health.verify(release.checks, _address(container), image.ports[0], release.number)
     # Answering once is not enough: an app that crashes right after binding must not win.
-    time.sleep(0.2)
     for container in containers:
         container.reload()
         _check_alive(container, release)

@@ -1,0 +1,116 @@
+"""How much does nap cost over doing the same steps by hand?
+
+Prints medians over N runs of:
+  (a) `nap deploy` of a trivial app (a one-line change each run) until it answers,
+  (b) the same steps by hand in one script: git clone, docker build, docker push,
+      docker run, wait until the port answers,
+  (c) `nap deploy` again with no change,
+and the ratio a/b. Targets: a/b <= 1.15, (c) <= 0.5 s.
+
+Run as root with the engine and registry up (scripts/services.sh):
+    /opt/nap/venv/bin/python bench/deploy.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NAP = [sys.executable, "-m", "nap_core.entry"]
+
+
+def run(*args: str, **kwargs: object) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout  # type: ignore[call-overload,no-any-return]
+
+
+def wait_for(host: str, port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{host}:{port} never answered")
+
+
+def change(app: Path, n: int) -> None:
+    (app / "www" / "index.html").write_text(f"run {n}\n")
+    run("git", "-C", str(app), "commit", "-qam", f"run {n}")
+
+
+def by_hand(app: Path, work: Path, name: str, n: int) -> float:
+    """The baseline: what an operator would script without nap."""
+    start = time.perf_counter()
+    clone = work / f"clone-{n}"
+    run("git", "clone", "-q", str(app), str(clone))
+    tag = f"127.0.0.1:5000/{name}:{n}"
+    run("docker", "build", "-q", "-t", tag, str(clone), env={**os.environ, "DOCKER_BUILDKIT": "0"})
+    run("docker", "push", "-q", tag)
+    cid = run("docker", "run", "-d", "--label", f"bench={name}", "-p", "127.0.0.1::8080", tag)
+    ip = run("docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", cid.strip()).strip()
+    wait_for(ip, 8080)
+    elapsed = time.perf_counter() - start
+    run("docker", "rm", "-f", cid.strip())
+    shutil.rmtree(clone)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="nap-bench-") as tmp:
+        work = Path(tmp)
+        env = {**os.environ, "NAP_HOME": str(work / "home"), "NAP_STOP_TIMEOUT": "1"}
+        app = work / "app"
+        run("bash", str(ROOT / "scripts" / "sample-app.sh"), str(app))
+        name = f"bench-{uuid.uuid4().hex[:6]}"
+        hand_name = f"{name}-hand"
+        # Warm both paths once (first push of the busybox layer, imports).
+        subprocess.run([*NAP, "deploy", name, str(app)], env=env, check=True, capture_output=True)
+        by_hand(app, work, hand_name, 0)
+
+        nap_times, hand_times, noop_times = [], [], []
+        try:
+            for n in range(1, args.runs + 1):
+                change(app, n)
+                start = time.perf_counter()
+                subprocess.run(
+                    [*NAP, "deploy", name, str(app)], env=env, check=True, capture_output=True
+                )
+                nap_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                subprocess.run(
+                    [*NAP, "deploy", name, str(app)], env=env, check=True, capture_output=True
+                )
+                noop_times.append(time.perf_counter() - start)
+                hand_times.append(by_hand(app, work, hand_name, n))
+        finally:
+            for label in (f"nap.app={name}", f"bench={hand_name}"):
+                ids = run("docker", "ps", "-aq", "--filter", f"label={label}").split()
+                if ids:
+                    run("docker", "rm", "-f", *ids)
+
+    a, b, c = (statistics.median(t) for t in (nap_times, hand_times, noop_times))
+    print(f"runs: {args.runs}")
+    print(f"(a) nap deploy, change until it answers: {a:.3f} s")
+    print(f"(b) by hand (clone, build, push, run, wait): {b:.3f} s")
+    print(f"(c) nap deploy, no change:                 {c:.3f} s")
+    print(f"a/b = {a / b:.2f}  (target <= 1.15)")
+    print(f"c   = {c:.3f} s (target <= 0.5 s)")
+
+
+if __name__ == "__main__":
+    main()
