@@ -265,6 +265,7 @@ class Release:
     placements: tuple[Placement, ...] = ()
     created: float = 0.0
     checks: HealthChecks = HealthChecks()
+    config_version: int = 0
 
     def to_dict(self, current: bool = False) -> dict[str, Any]:
         """The release record of the interface contract (``nap deploy --json``)."""

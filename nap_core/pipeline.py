@@ -17,6 +17,7 @@ import attrs
 import pluggy
 
 from nap_core import health
+from nap_core.cleanup import prune
 from nap_core.config import Settings
 from nap_core.errors import (
     NapError,
@@ -102,7 +103,8 @@ def _deploy_source(
             config_digest=config.digest,
             scheduler=settings.scheduler,
             checks=read_checks(source),
-        )
+        ),
+        config,
     )
     release_dir = settings.app_dir(app.name) / "releases" / str(release.number)
     release_dir.mkdir(parents=True, exist_ok=True)
@@ -134,6 +136,7 @@ def _deploy_source(
             state.fail(app, release.number, str(exc) or type(exc).__name__)
             raise
     state.make_current(release)
+    prune(state, app, settings, output)
     pm.hook.report(release=release, current=False, output=output)
     return Outcome(release, current=False)
 
@@ -190,7 +193,7 @@ def read_checks(source: Source) -> HealthChecks:
 
 def app_config(state: State, app: App) -> AppConfig:
     """The app's configuration as stored."""
-    return AppConfig.from_mapping(state.config(app))
+    return state.app_config(app)
 
 
 def write_units(settings: Settings, release: Release, units: list[Unit]) -> None:

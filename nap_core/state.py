@@ -16,13 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nap_core.model import App, HealthChecks, Placement, Release, Unit
+from nap_core.model import App, AppConfig, HealthChecks, Placement, Release, Unit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS apps (
-    name     TEXT PRIMARY KEY,
-    created  REAL NOT NULL,
-    current  INTEGER            -- number of the release that serves, NULL before the first
+    name            TEXT PRIMARY KEY,
+    created         REAL NOT NULL,
+    current         INTEGER,                    -- the release that serves, NULL before the first
+    replicas        INTEGER NOT NULL DEFAULT 1,
+    config_version  INTEGER NOT NULL DEFAULT 0  -- bumped by every config change
 );
 CREATE TABLE IF NOT EXISTS releases (
     app           TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
@@ -32,6 +34,8 @@ CREATE TABLE IF NOT EXISTS releases (
     image         TEXT NOT NULL DEFAULT '',
     image_info    TEXT NOT NULL DEFAULT '{}',  -- ports, env, volumes: enough to run it again
     config_digest TEXT NOT NULL,
+    config_version INTEGER NOT NULL DEFAULT 0,
+    config_env    TEXT NOT NULL DEFAULT '{}',  -- the config vars it runs with (secrets: 0600 file)
     scheduler     TEXT NOT NULL,
     status        TEXT NOT NULL,               -- deploying | succeeded | failed
     units         TEXT NOT NULL DEFAULT '[]',
@@ -106,8 +110,17 @@ class State:
 
     # Releases
 
-    def new_release(self, release: Release, image_info: dict[str, Any] | None = None) -> Release:
-        """Record a release being deployed, numbered after the app's last one."""
+    def new_release(
+        self,
+        release: Release,
+        config: AppConfig,
+        image_info: dict[str, Any] | None = None,
+    ) -> Release:
+        """Record a release being deployed, numbered after the app's last one.
+
+        The config vars it runs with are stored with it, so a rollback can run
+        the same code with the same config.
+        """
         with self.transaction() as db:
             row = db.execute(
                 "SELECT COALESCE(MAX(number), 0) + 1 FROM releases WHERE app = ?",
@@ -115,10 +128,13 @@ class State:
             ).fetchone()
             number = int(row[0])
             created = time.time()
+            version = db.execute(
+                "SELECT config_version FROM apps WHERE name = ?", (release.app.name,)
+            ).fetchone()[0]
             db.execute(
                 "INSERT INTO releases (app, number, revision, tree, image, image_info,"
-                " config_digest, scheduler, status, checks, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'deploying', ?, ?)",
+                " config_digest, config_version, config_env, scheduler, status, checks, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deploying', ?, ?)",
                 (
                     release.app.name,
                     number,
@@ -127,12 +143,16 @@ class State:
                     release.image,
                     json.dumps(image_info or {}),
                     release.config_digest,
+                    version,
+                    json.dumps(config.environment),
                     release.scheduler,
                     json.dumps(release.checks.to_dict()),
                     created,
                 ),
             )
-        return _evolve(release, number=number, status="deploying", created=created)
+        return _evolve(
+            release, number=number, status="deploying", created=created, config_version=version
+        )
 
     def record_image(self, release: Release, image_info: dict[str, Any]) -> None:
         """Store the published image of a release being deployed."""
@@ -219,12 +239,49 @@ class State:
         )
         return [_release(row) for row in rows]
 
-    # Config vars
+    def release_config(self, app: App, number: int) -> dict[str, str]:
+        """The config vars a release ran with."""
+        row = self.db.execute(
+            "SELECT config_env FROM releases WHERE app = ? AND number = ?", (app.name, number)
+        ).fetchone()
+        return dict(json.loads(row[0])) if row else {}
+
+    def set_image_info(self, app: App, number: int, info: dict[str, Any]) -> None:
+        """Replace what is known of a release's image (e.g. that it was pruned)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE releases SET image_info = ? WHERE app = ? AND number = ?",
+                (json.dumps(info), app.name, number),
+            )
+
+    # Config vars and scale
 
     def config(self, app: App) -> dict[str, str]:
         """The app's config vars."""
         rows = self.db.execute("SELECT key, value FROM config WHERE app = ?", (app.name,))
         return {row["key"]: row["value"] for row in rows}
+
+    def app_config(self, app: App) -> AppConfig:
+        """The app's configuration now: its config vars and replicas."""
+        row = self.db.execute("SELECT replicas FROM apps WHERE name = ?", (app.name,)).fetchone()
+        return AppConfig.from_mapping(self.config(app), replicas=int(row[0]) if row else 1)
+
+    def replace_config(self, app: App, env: dict[str, str]) -> None:
+        """Make ``env`` the app's config vars, and bump its config version."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM config WHERE app = ?", (app.name,))
+            db.executemany(
+                "INSERT INTO config (app, key, value) VALUES (?, ?, ?)",
+                [(app.name, key, value) for key, value in env.items()],
+            )
+            db.execute(
+                "UPDATE apps SET config_version = config_version + 1 WHERE name = ?", (app.name,)
+            )
+
+    def set_replicas(self, app: App, replicas: int) -> None:
+        """Set how many instances of the app run."""
+        with self.transaction() as db:
+            db.execute("UPDATE apps SET replicas = ? WHERE name = ?", (replicas, app.name))
 
 
 def _evolve(release: Release, **changes: Any) -> Release:
@@ -247,4 +304,5 @@ def _release(row: sqlite3.Row) -> Release:
         placements=tuple(Placement(**p) for p in json.loads(row["placements"])),
         created=row["created"],
         checks=HealthChecks.from_dict(json.loads(row["checks"])),
+        config_version=row["config_version"],
     )

@@ -1,0 +1,72 @@
+"""Removing an app's images, from this host's engine and from the registry.
+
+Used by image clean-up after each deploy (``keep_releases``) and by
+``nap apps destroy``. A registry that has deletion disabled answers 405: the
+image then stays in the registry, and nap says so once, not as an error.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from typing import Any
+
+from nap_core.engine import docker_client
+from nap_core.output import Output
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    ]
+)
+
+
+def registry_url(registry: str) -> str:
+    """The registry's base URL: plain HTTP on loopback (as the engine allows), else HTTPS."""
+    host = registry.rsplit(":", 1)[0]
+    scheme = "http" if host in ("127.0.0.1", "localhost", "[::1]") else "https"
+    return f"{scheme}://{registry}"
+
+
+def delete_from_registry(repository: str, digest: str, output: Output | None = None) -> bool:
+    """Delete the manifest ``repository@digest`` (``REGISTRY/NAME``); True if it is gone."""
+    registry, _, name = repository.partition("/")
+    # The URL is built from nap's own registry setting, always http(s).
+    request = urllib.request.Request(  # noqa: S310
+        f"{registry_url(registry)}/v2/{name}/manifests/{digest}",
+        method="DELETE",
+        headers={"Accept": MANIFEST_TYPES},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - nap's own registry
+            return True
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return True
+        if output is not None:
+            reason = "deletion is disabled there" if exc.code == 405 else f"HTTP {exc.code}"
+            output.line(f"kept {repository}@{digest[:19]} in the registry: {reason}")
+        return False
+    except OSError as exc:
+        if output is not None:
+            output.line(f"could not reach the registry {registry} to delete an image: {exc}")
+        return False
+
+
+def remove_local(image_id: str, output: Output | None = None) -> bool:
+    """Remove an image (all its tags) from this host's engine; True if it is gone."""
+    import docker.errors
+
+    client: Any = docker_client()
+    try:
+        client.images.remove(image_id, force=True)
+    except docker.errors.ImageNotFound:
+        return True
+    except docker.errors.APIError as exc:
+        if output is not None:
+            output.line(f"kept image {image_id[:19]}: {exc.explanation or exc}")
+        return False
+    return True
