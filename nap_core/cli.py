@@ -98,10 +98,13 @@ def deploy(app: str, path: Path, as_json: bool) -> None:
         print_json(record)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @json_option
-def apps(as_json: bool) -> None:
+@click.pass_context
+def apps(ctx: click.Context, as_json: bool) -> None:
     """The apps nap knows and the release each one serves."""
+    if ctx.invoked_subcommand is not None:
+        return
     from nap_core.state import State
 
     state = State(settings().home)
@@ -131,6 +134,7 @@ def releases(app: str, as_json: bool) -> None:
         {
             **release.to_dict(current=release.number == current),
             "status": release_status(release.status, release.number, current),
+            "config_version": release.config_version,
             "created": datetime.fromtimestamp(release.created, UTC).isoformat(timespec="seconds"),
         }
         for release in found
@@ -140,7 +144,11 @@ def releases(app: str, as_json: bool) -> None:
         return
     for r in records:
         where = " ".join(p["url"] for p in r["placements"]) if r["current"] else ""
-        line = f"v{r['release']:<4} {r['status']:<9} {r['revision'][:12]}  {r['created']}"
+        digest = r["image"].partition("@")[2][:19] or "-"
+        line = (
+            f"v{r['release']:<4} {r['status']:<9} {r['revision'][:12]}  {digest:<19}"
+            f"  config {r['config_version']:<3} {r['created']}"
+        )
         click.echo(f"{line}  {where}".rstrip())
 
 
@@ -151,3 +159,14 @@ def release_status(stored: str, number: int, current: int | None) -> str:
     if stored == "succeeded":
         return "previous"
     return "failed" if stored == "failed" else stored
+
+
+def _add_operations() -> None:
+    from nap_core import cli_operations
+
+    for command in cli_operations.COMMANDS:
+        main.add_command(command)
+    apps.add_command(cli_operations.destroy)
+
+
+_add_operations()

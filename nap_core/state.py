@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS config (
 """
 
 
+#: Columns added after the first schema, so that an existing nap.db keeps working.
+ADDED_COLUMNS = [
+    ("apps", "replicas", "INTEGER NOT NULL DEFAULT 1"),
+    ("apps", "config_version", "INTEGER NOT NULL DEFAULT 0"),
+    ("releases", "config_version", "INTEGER NOT NULL DEFAULT 0"),
+    ("releases", "config_env", "TEXT NOT NULL DEFAULT '{}'"),
+    ("releases", "checks", "TEXT NOT NULL DEFAULT '{}'"),
+]
+
+
 class State:
     """The SQLite database under ``NAP_HOME``."""
 
@@ -68,6 +78,13 @@ class State:
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        for table, column, declaration in ADDED_COLUMNS:
+            names = {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in names:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         """Close the connection."""

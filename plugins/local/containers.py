@@ -14,6 +14,7 @@ from nap_core.errors import DeployFailed
 from nap_core.model import App, Image, Placement, Release
 from nap_core.output import Output
 from nap_core.probe import answers
+from nap_core.volumes import volume_name
 
 LABEL_APP = "nap.app"
 LABEL_RELEASE = "nap.release"
@@ -54,6 +55,7 @@ def start(
     import docker.errors
 
     name = f"{container_prefix(app, release.number)}.{index}"
+    mounts = {ensure_volume(client, app, path): {"bind": path} for path in image.volumes}
     with contextlib.suppress(docker.errors.NotFound):
         client.containers.get(name).remove(force=True)  # left by a deploy that died
     try:
@@ -66,11 +68,24 @@ def start(
             labels={LABEL_APP: app.name, LABEL_RELEASE: str(release.number)},
             ports={f"{port}/tcp": (host, None) for port in image.ports},
             restart_policy={"Name": "unless-stopped"},
+            volumes=mounts,
         )
     except docker.errors.APIError as exc:
         raise DeployFailed(
             f"release {release.number} could not start: {exc.explanation or exc}"
         ) from exc
+
+
+def ensure_volume(client: Any, app: App, path: str) -> str:
+    """The app's named volume for a VOLUME path, created (and labelled) on first use."""
+    import docker.errors
+
+    name = volume_name(app.name, path)
+    try:
+        client.volumes.get(name)
+    except docker.errors.NotFound:
+        client.volumes.create(name, labels={LABEL_APP: app.name, "nap.path": path})
+    return name
 
 
 def wait_until_answering(

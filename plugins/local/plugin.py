@@ -18,7 +18,12 @@ from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
 from nap_core.output import Output
 from nap_core.templates import render
+from nap_core.volumes import volume_name
 from nap_local import containers
+
+# The day-2 hooks live in their own module; importing them here registers them
+# with this plugin, so `nap plugins list` shows one `local` plugin.
+from nap_local.operations import control, destroy, instances, logs  # noqa: F401
 
 NAME = "local"
 
@@ -52,6 +57,7 @@ def render_units(
         ports=image.ports,
         host=settings.host,
         env_file=env_file(settings, release),
+        volumes=[(volume_name(app.name, path), path) for path in image.volumes],
     )
     return [Unit(containers.unit_name(app, release.number), text, "run")]
 

@@ -1,0 +1,139 @@
+"""The local scheduler's day-2 hooks: instances, logs, control, destroy."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, TextIO
+
+from nap_core.config import Settings
+from nap_core.engine import docker_client
+from nap_core.errors import NapError
+from nap_core.hookimpl import hookimpl
+from nap_core.model import App, Image, Instance, Release
+from nap_core.output import Output
+from nap_local import containers
+
+NAME = "local"
+
+
+def _instances(client: Any, app: App, release: Release, settings: Settings) -> list[Instance]:
+    found = []
+    for container in containers.release_containers(client, app, release.number):
+        ports = container.attrs["NetworkSettings"]["Ports"] or {}
+        host_port = 0
+        for bindings in ports.values():
+            if bindings:
+                host_port = int(bindings[0]["HostPort"])
+                break
+        found.append(
+            Instance(
+                name=container.name,
+                release=release.number,
+                state=container.status,
+                host=settings.host if host_port else "",
+                port=host_port,
+            )
+        )
+    return found
+
+
+@hookimpl
+def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
+    """The current release's containers as the engine sees them now."""
+    if settings.scheduler != NAME:
+        return None
+    return _instances(docker_client(), app, release, settings)
+
+
+@hookimpl
+def logs(
+    app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
+) -> bool | None:
+    """The containers' output; each line prefixed by its container when several run."""
+    if settings.scheduler != NAME:
+        return None
+    found = containers.release_containers(docker_client(), app, release.number)
+    if not found:
+        raise NapError(f"{app.name} has no containers: `nap start {app.name}` starts them")
+    prefix = len(found) > 1
+    lock = threading.Lock()
+
+    def pump(container: Any) -> None:
+        tail: int | str = lines if lines > 0 else "all"
+        chunks = container.logs(stream=True, follow=follow, tail=tail)
+        pending = b""
+        for chunk in chunks:
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            with lock:
+                for line in complete:
+                    text = line.decode(errors="replace")
+                    stream.write(f"{container.name}: {text}\n" if prefix else text + "\n")
+                stream.flush()
+        if pending:
+            with lock:
+                text = pending.decode(errors="replace")
+                stream.write(f"{container.name}: {text}\n" if prefix else text + "\n")
+
+    threads = [threading.Thread(target=pump, args=(c,), daemon=True) for c in found]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():  # join in slices so that Ctrl-C reaches us
+            thread.join(0.2)
+    return True
+
+
+@hookimpl
+def control(
+    app: App, release: Release, action: str, settings: Settings, output: Output
+) -> list[Instance] | None:
+    """Stop, start or restart the release's containers; wait for started ones to answer."""
+    if settings.scheduler != NAME:
+        return None
+    client = docker_client()
+    found = containers.release_containers(client, app, release.number)
+    if not found:
+        raise NapError(f"{app.name} has no containers to {action}: push it again")
+    timeout = int(settings.number("stop_timeout"))
+    for container in found:
+        output.line(f"{action} {container.name}")
+        if action == "stop":
+            container.stop(timeout=timeout)
+        elif action == "start":
+            container.start()
+        elif action == "restart":
+            container.restart(timeout=timeout)
+        else:
+            raise NapError(f"unknown action {action!r}: use stop, start or restart")
+    if action != "stop":
+        ports = _ports(found[0])
+        image = Image(app=app, id="", tag="", ports=ports)
+        deadline = time.monotonic() + settings.deploy_timeout
+        containers.wait_until_answering(found, image, release, deadline, settings.deploy_timeout)
+    return _instances(client, app, release, settings)
+
+
+@hookimpl
+def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool | None:
+    """Remove every container of the app and, if asked, its volumes."""
+    if settings.scheduler != NAME:
+        return None
+    client = docker_client()
+    found = containers.release_containers(client, app)
+    if found:
+        output.line(f"removing {', '.join(c.name for c in found)}")
+    containers.remove(found, output)
+    if volumes:
+        for volume in client.volumes.list(filters={"label": f"{containers.LABEL_APP}={app.name}"}):
+            output.line(f"removing volume {volume.name}")
+            volume.remove(force=True)
+    return True
+
+
+def _ports(container: Any) -> tuple[int, ...]:
+    exposed = container.attrs["Config"].get("ExposedPorts") or {}
+    return tuple(sorted(int(spec.split("/")[0]) for spec in exposed)) or (
+        int(dict(e.split("=", 1) for e in container.attrs["Config"]["Env"]).get("PORT", 5000)),
+    )
