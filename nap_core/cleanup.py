@@ -25,7 +25,7 @@ def prune(state: State, app: App, settings: Settings, output: Output) -> None:
     kept = ran[:keep_count] + ([current] if current else [])
     kept_numbers = {r.number for r in kept}
     kept_infos = [state.image_info(app, r.number) for r in kept]
-    kept_ids = {info.get("id") for info in kept_infos}
+    kept_refs = {ref for info in kept_infos for ref in images.references(info)}
     kept_digests = {info.get("digest") for info in kept_infos}
     for release in state.releases(app):
         if release.number in kept_numbers or release.status == "deploying":
@@ -33,10 +33,12 @@ def prune(state: State, app: App, settings: Settings, output: Output) -> None:
         info = state.image_info(app, release.number)
         if info and not info.get("pruned"):
             gone = True
-            if info.get("id") and info["id"] not in kept_ids:
-                gone = images.remove_local(info["id"], output) and gone
+            for ref in images.references(info):
+                if ref not in kept_refs:
+                    gone = images.remove_local(ref, output) and gone
             if info.get("digest") and info["digest"] not in kept_digests:
-                gone = images.delete_from_registry(info["repository"], info["digest"], output)
+                deleted = images.delete_from_registry(info["repository"], info["digest"], output)
+                gone = deleted and gone
             if gone:
                 state.set_image_info(app, release.number, {**info, "pruned": True})
         shutil.rmtree(

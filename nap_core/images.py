@@ -56,17 +56,30 @@ def delete_from_registry(repository: str, digest: str, output: Output | None = N
         return False
 
 
-def remove_local(image_id: str, output: Output | None = None) -> bool:
-    """Remove an image (all its tags) from this host's engine; True if it is gone."""
+def references(info: dict[str, Any]) -> list[str]:
+    """The names a release's image has on this host: its tag and its pinned digest."""
+    refs = [info["tag"]] if info.get("tag") else []
+    if info.get("repository") and info.get("digest"):
+        refs.append(f"{info['repository']}@{info['digest']}")
+    return refs
+
+
+def remove_local(reference: str, output: Output | None = None) -> bool:
+    """Remove one name of an image from this host's engine; True if it is gone.
+
+    By name, never by image id: two apps whose builds came out identical share
+    an image id, and one app's clean-up must not take the other's image. The
+    engine deletes the image itself once its last name is gone.
+    """
     import docker.errors
 
     client: Any = docker_client()
     try:
-        client.images.remove(image_id, force=True)
+        client.images.remove(reference)
     except docker.errors.ImageNotFound:
         return True
     except docker.errors.APIError as exc:
         if output is not None:
-            output.line(f"kept image {image_id[:19]}: {exc.explanation or exc}")
+            output.line(f"kept image {reference}: {exc.explanation or exc}")
         return False
     return True

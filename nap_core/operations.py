@@ -192,8 +192,8 @@ def destroy(
                 raise NoScheduler(f"the scheduler {settings.scheduler!r} cannot destroy apps")
             for release in state.releases(app):
                 info = state.image_info(app, release.number)
-                if info.get("id"):
-                    images.remove_local(info["id"], output)
+                for ref in images.references(info):
+                    images.remove_local(ref, output)
                 if info.get("digest") and not info.get("pruned"):
                     images.delete_from_registry(info["repository"], info["digest"], output)
             shutil.rmtree(settings.repo_path(app.name), ignore_errors=True)

@@ -281,7 +281,8 @@ def test_after_8_deploys_only_5_images_remain_with_the_current_one(
     assert len(images) == 5
     current = records[-1]["image"]
     assert any(current in image.attrs["RepoDigests"] for image in images)
-    kept = {tag for image in images for tag in image.tags}
+    # Identical builds of other apps share image ids: count this app's names only.
+    kept = {tag for image in images for tag in image.tags if f"/{app_name}:" in tag}
     assert kept == {f"127.0.0.1:5000/{app_name}:{n}" for n in range(4, 9)}
     for record in records:
         repository, digest = record["image"].split("@")
@@ -293,3 +294,24 @@ def test_after_8_deploys_only_5_images_remain_with_the_current_one(
     gone = nap("rollback", app_name, "2")
     assert gone.returncode != 0
     assert "the image of release 2 is gone" in gone.stderr
+
+
+def test_destroying_an_app_keeps_an_identical_image_of_another_app(
+    nap: Nap, sample_app: SampleApp, app_name: str, docker_engine: Any
+) -> None:
+    other = f"{app_name}-twin"
+    try:
+        nap.deploy_json(app_name, sample_app.path)
+        twin = nap.deploy_json(other, sample_app.path)
+
+        nap("apps", "destroy", app_name, "--force", check=True)
+
+        assert docker_engine.images.list(name=f"127.0.0.1:5000/{app_name}") == []
+        assert len(docker_engine.images.list(name=f"127.0.0.1:5000/{other}")) == 1
+        assert http_get(url_of(twin)) == "hello 1"
+        nap("restart", other, check=True)
+    finally:
+        for container in docker_engine.containers.list(
+            all=True, filters={"label": f"nap.app={other}"}
+        ):
+            container.remove(force=True)
