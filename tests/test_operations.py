@@ -138,12 +138,13 @@ def test_stop_start_restart(nap: Nap, sample_app: SampleApp, app_name: str) -> N
 
     started = nap("start", app_name, check=True)
     assert "running" in started.stdout
-    instances = json.loads(nap("ps", app_name, "--json", check=True).stdout)
-    assert http_get(instances[0]["url"]) == "hello 1"
+    # The address stays the same: the host port was chosen for the release, not per start.
+    assert http_get(url_of(record)) == "hello 1"
 
     nap("restart", app_name, check=True)
     instances = json.loads(nap("ps", app_name, "--json", check=True).stdout)
-    assert http_get(instances[0]["url"]) == "hello 1"
+    assert instances[0]["url"] == url_of(record)
+    assert http_get(url_of(record)) == "hello 1"
 
 
 def test_logs_show_what_the_app_printed(nap: Nap, sample_app: SampleApp, app_name: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,8 @@ LABEL_APP = "nap.app"
 LABEL_RELEASE = "nap.release"
 #: How many of a failed container's log lines the pusher sees.
 LOG_LINES = 20
+#: How often to pick another host port when the one picked was taken meanwhile.
+PORT_ATTEMPTS = 3
 
 
 def container_prefix(app: App, number: int) -> str:
@@ -58,22 +61,44 @@ def start(
     mounts = {ensure_volume(client, app, path): {"bind": path} for path in image.volumes}
     with contextlib.suppress(docker.errors.NotFound):
         client.containers.get(name).remove(force=True)  # left by a deploy that died
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            return client.containers.run(
+                image.pinned,
+                name=name,
+                detach=True,
+                init=True,  # signals reach the app, zombies are reaped
+                environment=dict(env),
+                labels={LABEL_APP: app.name, LABEL_RELEASE: str(release.number)},
+                ports={f"{port}/tcp": (host, free_port(host)) for port in image.ports},
+                restart_policy={"Name": "unless-stopped"},
+                volumes=mounts,
+            )
+        except docker.errors.APIError as exc:
+            taken = "already allocated" in str(exc.explanation) or "in use" in str(exc.explanation)
+            with contextlib.suppress(docker.errors.NotFound):
+                client.containers.get(name).remove(force=True)
+            if taken and attempt + 1 < PORT_ATTEMPTS:
+                continue  # another process took the port we picked: pick again
+            raise DeployFailed(
+                f"release {release.number} could not start: {exc.explanation or exc}"
+            ) from exc
+    raise AssertionError("unreachable")
+
+
+def free_port(host: str) -> int | None:
+    """A port free on ``host`` now, to publish on explicitly.
+
+    An explicit port survives ``nap stop``/``nap start`` and engine restarts (an
+    engine-assigned one changes each time the container starts). None lets the
+    engine choose, when ``host`` is not an address this process can bind.
+    """
     try:
-        return client.containers.run(
-            image.pinned,
-            name=name,
-            detach=True,
-            init=True,  # signals reach the app, zombies are reaped
-            environment=dict(env),
-            labels={LABEL_APP: app.name, LABEL_RELEASE: str(release.number)},
-            ports={f"{port}/tcp": (host, None) for port in image.ports},
-            restart_policy={"Name": "unless-stopped"},
-            volumes=mounts,
-        )
-    except docker.errors.APIError as exc:
-        raise DeployFailed(
-            f"release {release.number} could not start: {exc.explanation or exc}"
-        ) from exc
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, 0))
+            return int(probe.getsockname()[1])
+    except OSError:
+        return None
 
 
 def ensure_volume(client: Any, app: App, path: str) -> str:
