@@ -74,7 +74,7 @@ def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:
     from nap_core import __version__
 
     dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
-    order = {name: index for index, name in enumerate(hookspecs.ORDER)}
+    order = {name: i for i, name in enumerate(hookspecs.ORDER + hookspecs.OPERATIONS)}
     infos = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:  # blocked
