@@ -44,9 +44,10 @@ def wait_for(host: str, port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"{host}:{port} never answered")
 
 
-def change(app: Path, n: int) -> None:
-    (app / "www" / "index.html").write_text(f"run {n}\n")
-    run("git", "-C", str(app), "commit", "-qam", f"run {n}")
+def change(app: Path, label: str) -> None:
+    """A one-line change: new content, so both paths build and push a new layer."""
+    (app / "www" / "index.html").write_text(f"{label}\n")
+    run("git", "-C", str(app), "commit", "-qam", label)
 
 
 def by_hand(app: Path, work: Path, name: str, n: int) -> float:
@@ -85,7 +86,7 @@ def main() -> None:
         nap_times, hand_times, noop_times = [], [], []
         try:
             for n in range(1, args.runs + 1):
-                change(app, n)
+                change(app, f"nap run {n}")
                 start = time.perf_counter()
                 subprocess.run(
                     [*NAP, "deploy", name, str(app)], env=env, check=True, capture_output=True
@@ -96,6 +97,7 @@ def main() -> None:
                     [*NAP, "deploy", name, str(app)], env=env, check=True, capture_output=True
                 )
                 noop_times.append(time.perf_counter() - start)
+                change(app, f"by hand run {n}")
                 hand_times.append(by_hand(app, work, hand_name, n))
         finally:
             for label in (f"nap.app={name}", f"bench={hand_name}"):
