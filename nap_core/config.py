@@ -27,6 +27,7 @@ DEFAULTS: dict[str, str] = {
     "branches": "master,main",
     "keep_releases": "5",
     "stop_timeout": "10",
+    "replicas": "1",
 }
 
 

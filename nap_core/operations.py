@@ -23,7 +23,7 @@ from nap_core.locks import app_lock
 from nap_core.model import App, AppConfig, Release
 from nap_core.names import check_config_key
 from nap_core.output import Output
-from nap_core.pipeline import image_from_info, roll_out
+from nap_core.pipeline import app_config, image_from_info, roll_out
 from nap_core.state import State
 
 
@@ -119,7 +119,7 @@ def change_config(
             base = state.current(app)
             if base is None:
                 return None
-            config = state.app_config(app)
+            config = app_config(state, app, settings)
             return release_again(state, app, base, config, settings, pm, output, "Config changed")
     finally:
         state.close()
@@ -150,7 +150,7 @@ def rollback(
                 )
             env = state.release_config(app, number)
             state.replace_config(app, env)
-            config = state.app_config(app)
+            config = app_config(state, app, settings)
             return release_again(
                 state, app, target, config, settings, pm, output, f"Rolling back to {number}"
             )
@@ -171,7 +171,7 @@ def scale(
             base = state.current(app)
             if base is None:
                 return None
-            config = state.app_config(app)
+            config = app_config(state, app, settings)
             return release_again(
                 state, app, base, config, settings, pm, output, f"Scaling to {replicas}"
             )

@@ -84,7 +84,7 @@ def _deploy_source(
     state: State,
     output: Output,
 ) -> Outcome:
-    config = app_config(state, app)
+    config = app_config(state, app, settings)
     last = state.current(app)
     running = pm.hook.is_current(
         app=app, source=source, config=config, last=last, settings=settings
@@ -191,9 +191,22 @@ def read_checks(source: Source) -> HealthChecks:
     return health.parse(path.read_text()) if path.is_file() else HealthChecks()
 
 
-def app_config(state: State, app: App) -> AppConfig:
-    """The app's configuration as stored."""
-    return state.app_config(app)
+def app_config(state: State, app: App, settings: Settings) -> AppConfig:
+    """The app's configuration now: its config vars and how many instances run.
+
+    Replicas: what ``nap ps scale`` set, else ``[apps.APP] replicas`` in nap.toml
+    (``NAP_APPS_APP_REPLICAS``), else ``replicas`` (``NAP_REPLICAS``), else 1.
+    """
+    replicas = state.replicas(app)
+    if replicas is None:
+        value = settings.get(f"apps.{app.name}.replicas") or settings.get("replicas") or "1"
+        try:
+            replicas = int(value)
+        except ValueError:
+            raise NapError(f"replicas must be a whole number, not {value!r}") from None
+        if replicas < 1:
+            raise NapError(f"replicas must be at least 1, not {replicas}")
+    return AppConfig.from_mapping(state.config(app), replicas)
 
 
 def write_units(settings: Settings, release: Release, units: list[Unit]) -> None:

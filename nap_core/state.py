@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS apps (
     name            TEXT PRIMARY KEY,
     created         REAL NOT NULL,
     current         INTEGER,                    -- the release that serves, NULL before the first
-    replicas        INTEGER NOT NULL DEFAULT 1,
+    replicas        INTEGER,                    -- set by `nap ps scale`; NULL: as configured
     config_version  INTEGER NOT NULL DEFAULT 0  -- bumped by every config change
 );
 CREATE TABLE IF NOT EXISTS releases (
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS config (
 
 #: Columns added after the first schema, so that an existing nap.db keeps working.
 ADDED_COLUMNS = [
-    ("apps", "replicas", "INTEGER NOT NULL DEFAULT 1"),
+    ("apps", "replicas", "INTEGER"),
     ("apps", "config_version", "INTEGER NOT NULL DEFAULT 0"),
     ("releases", "config_version", "INTEGER NOT NULL DEFAULT 0"),
     ("releases", "config_env", "TEXT NOT NULL DEFAULT '{}'"),
@@ -278,10 +278,10 @@ class State:
         rows = self.db.execute("SELECT key, value FROM config WHERE app = ?", (app.name,))
         return {row["key"]: row["value"] for row in rows}
 
-    def app_config(self, app: App) -> AppConfig:
-        """The app's configuration now: its config vars and replicas."""
+    def replicas(self, app: App) -> int | None:
+        """The replicas ``nap ps scale`` set for the app, or None if it never did."""
         row = self.db.execute("SELECT replicas FROM apps WHERE name = ?", (app.name,)).fetchone()
-        return AppConfig.from_mapping(self.config(app), replicas=int(row[0]) if row else 1)
+        return int(row[0]) if row and row[0] is not None else None
 
     def replace_config(self, app: App, env: dict[str, str]) -> None:
         """Make ``env`` the app's config vars, and bump its config version."""

@@ -316,3 +316,17 @@ def test_destroying_an_app_keeps_an_identical_image_of_another_app(
             all=True, filters={"label": f"nap.app={other}"}
         ):
             container.remove(force=True)
+
+
+def test_replicas_come_from_scale_then_the_app_section_then_the_default(
+    nap: Nap, sample_app: SampleApp, app_name: str
+) -> None:
+    (nap.home / "nap.toml").write_text(f"replicas = 3\n[apps.{app_name}]\nreplicas = 2\n")
+
+    record = nap.deploy_json(app_name, sample_app.path)
+    assert len(record["placements"]) == 2
+
+    nap("ps", "scale", app_name, "1", check=True)
+    sample_app.serve("hello 2")
+    record = nap.deploy_json(app_name, sample_app.path)
+    assert len(record["placements"]) == 1
