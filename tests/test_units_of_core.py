@@ -1,0 +1,114 @@
+"""Unit tests of single functions of the core: no engine, no git."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from nap_core import health
+from nap_core.config import Settings
+from nap_core.errors import NapError
+from nap_core.model import AppConfig, Check
+from nap_core.names import InvalidName, check_app_name, check_config_key, check_key_name
+from nap_core.output import Output
+from nap_core.volumes import volume_name
+from nap_gitshell.hook import parse_updates
+
+
+def test_environment_beats_the_file_which_beats_the_default(tmp_path: Path) -> None:
+    (tmp_path / "nap.toml").write_text(
+        'scheduler = "swarm"\ndeploy_timeout = 12\n[fleet]\nendpoint = "http://f:1"\n'
+    )
+    env = {"NAP_HOME": str(tmp_path), "NAP_SCHEDULER": "fleet"}
+
+    settings = Settings.load(env)
+
+    assert settings.scheduler == "fleet"
+    assert settings.deploy_timeout == 12
+    assert settings.get("fleet.endpoint") == "http://f:1"
+    assert settings.registry == "127.0.0.1:5000"
+    assert Settings.load({**env, "NAP_FLEET_ENDPOINT": "http://g:2"}).get("fleet.endpoint") == (
+        "http://g:2"
+    )
+    assert settings.branches == ["master", "main"]
+
+
+def test_a_broken_nap_toml_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "nap.toml").write_text("scheduler = \n")
+
+    with pytest.raises(NapError, match=r"cannot read .*nap\.toml"):
+        Settings.load({"NAP_HOME": str(tmp_path)})
+
+
+def test_a_non_number_is_refused(tmp_path: Path) -> None:
+    settings = Settings.load({"NAP_HOME": str(tmp_path), "NAP_DEPLOY_TIMEOUT": "soon"})
+
+    with pytest.raises(NapError, match="deploy_timeout must be a number"):
+        _ = settings.deploy_timeout
+
+
+@pytest.mark.parametrize("name", ["a", "ab", "my-app", "a1", "0", "a" * 63])
+def test_valid_app_names(name: str) -> None:
+    assert check_app_name(name) == name
+
+
+@pytest.mark.parametrize(
+    "name", ["", "A", "-a", "a-", "a_b", "a.b", "../x", "a;b", "a b", "a\n", "a" * 64, "é"]
+)
+def test_invalid_app_names(name: str) -> None:
+    with pytest.raises(InvalidName):
+        check_app_name(name)
+
+
+def test_key_names_and_config_keys() -> None:
+    assert check_key_name("alice@laptop.home") == "alice@laptop.home"
+    for bad in ["", ".x", "a b", "a/b", "x" * 65]:
+        with pytest.raises(InvalidName):
+            check_key_name(bad)
+    assert check_config_key("_A1") == "_A1"
+    for bad in ["1A", "A-B", "", "A B"]:
+        with pytest.raises(InvalidName):
+            check_config_key(bad)
+
+
+def test_config_digest_depends_on_content_not_order() -> None:
+    one = AppConfig.from_mapping({"A": "1", "B": "2"})
+    two = AppConfig.from_mapping({"B": "2", "A": "1"})
+
+    assert one.digest == two.digest
+    assert one.digest != AppConfig.from_mapping({"A": "1", "B": "3"}).digest
+    assert one.digest != AppConfig.from_mapping({"A": "1", "B": "2"}, replicas=2).digest
+
+
+def test_checks_file_is_read_like_dokkus() -> None:
+    checks = health.parse("# comment\nWAIT=2\nTIMEOUT=3\nATTEMPTS=4\n/ Hello world\n/health\n")
+
+    assert checks.wait == 2 and checks.timeout == 3 and checks.attempts == 4
+    assert checks.checks == (Check("/", "Hello world"), Check("/health", ""))
+    with pytest.raises(NapError, match="CHECKS line 1: a check starts with a path"):
+        health.parse("health ok\n")
+
+
+def test_pre_receive_input_is_parsed_line_by_line() -> None:
+    text = "0" * 40 + " " + "a" * 40 + " refs/heads/master\nbogus line\n"
+
+    assert parse_updates(text) == (("0" * 40, "a" * 40, "refs/heads/master"),)
+
+
+def test_output_has_no_escapes_unless_a_terminal() -> None:
+    stream = io.StringIO()
+    out = Output(stream)
+
+    out.step("Building")
+    out.line("Step 1/2\n\nStep 2/2\n")
+    out.done("up")
+
+    assert stream.getvalue() == ("-----> Building\n       Step 1/2\n       Step 2/2\n=====> up\n")
+
+
+def test_volume_names_are_stable_and_distinct() -> None:
+    assert volume_name("app", "/data") == volume_name("app", "/data")
+    assert volume_name("app", "/data") != volume_name("app", "/data/")
+    assert volume_name("app", "/var/lib/db").startswith("nap-app-var-lib-db-")
