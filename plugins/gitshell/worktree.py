@@ -9,6 +9,7 @@ directly, since git would not run the hook for a push that changes nothing.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from nap_core.errors import NapError
 from nap_core.model import Request
 from nap_core.names import check_app_name
 from nap_core.output import Output
-from nap_gitshell.repos import ensure_repo
+from nap_gitshell.repos import ensure_repo, lock_pushes
 
 #: What git's own push report looks like; the hook's lines come prefixed "remote: ".
 REMOTE = "remote: "
@@ -65,7 +66,12 @@ def deploy_worktree(
     with tempfile.TemporaryDirectory(prefix="nap-deploy-") as private:
         result = Path(private) / "release.json"
         env = {**environ, "NAP_HOME": str(settings.home), "NAP_DEPLOY_RESULT": str(result)}
-        _push(path, bare, f"+{head}:refs/heads/{branch}", env, output)
+        # The same lock as a push over SSH: one push into the repository at a time.
+        lock = lock_pushes(settings.home, app, lambda: output.step(f"Waiting for a push to {app}"))
+        try:
+            _push(path, bare, f"+{head}:refs/heads/{branch}", env, output)
+        finally:
+            os.close(lock)
         if not result.exists():
             raise NapError("the push was accepted but nap did not report a release; check the hook")
         record: dict[str, Any] = json.loads(result.read_text())
