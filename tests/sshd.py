@@ -126,7 +126,7 @@ SetEnv PATH={path} NAP_HOME={self.home} NAP_DEPLOY_TIMEOUT=8 NAP_STOP_TIMEOUT=2
             self.proc.wait(timeout=10)
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def ssh_command(self, key: Path | None = None) -> list[str]:
+    def ssh_command(self, key: Path | None = None, log_level: str = "ERROR") -> list[str]:
         return [
             "ssh",
             "-i",
@@ -142,7 +142,7 @@ SetEnv PATH={path} NAP_HOME={self.home} NAP_DEPLOY_TIMEOUT=8 NAP_STOP_TIMEOUT=2
             "-o",
             "BatchMode=yes",
             "-o",
-            "LogLevel=ERROR",
+            f"LogLevel={log_level}",
         ]
 
     def ssh(
@@ -151,6 +151,7 @@ SetEnv PATH={path} NAP_HOME={self.home} NAP_DEPLOY_TIMEOUT=8 NAP_STOP_TIMEOUT=2
         key: Path | None = None,
         options: tuple[str, ...] = (),
         timeout: float = 60,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run `ssh [OPTIONS] nap@127.0.0.1 COMMAND...` (ssh joins the words with spaces)."""
         return subprocess.run(
@@ -159,7 +160,7 @@ SetEnv PATH={path} NAP_HOME={self.home} NAP_DEPLOY_TIMEOUT=8 NAP_STOP_TIMEOUT=2
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=base_env(),
+            env={**base_env(), **(env or {})},
         )
 
     def git_env(self, key: Path | None = None) -> dict[str, str]:

@@ -163,7 +163,14 @@ def main(argv: Sequence[str], environ: MutableMapping[str, str] | None = None) -
         return 0
     if action.kind == "command":
         return run_command(action.argv)
-    return hand_over(action, key, env)
+    try:
+        return hand_over(action, key, env)
+    except OSError as exc:
+        # Most likely a NAP_HOME this user does not own; never a traceback to the client.
+        return refuse(
+            f"cannot use {exc.filename or 'NAP_HOME'} ({exc.strerror}): "
+            "the server's operator should run `nap server setup` as root"
+        )
 
 
 def refuse(message: str) -> int:
