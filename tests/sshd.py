@@ -49,7 +49,7 @@ def nap_as_root(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 class SshServer:
     """sshd -f CONFIG -p PORT on 127.0.0.1, with a private NAP_HOME writable by `nap`."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
         # Not pytest's tmp_path: /tmp/pytest-of-root is root's alone, and the
         # `nap` user must reach its NAP_HOME.
         self.base = Path(tempfile.mkdtemp(prefix="nap-ssh-test-", dir="/tmp"))
@@ -61,6 +61,7 @@ class SshServer:
         self.client_key = keygen(self.base / "client")
         self.stranger_key = keygen(self.base / "stranger")
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra_env = extra_env or {}
 
     @property
     def env(self) -> dict[str, str]:
@@ -87,6 +88,7 @@ class SshServer:
         keygen(self.base / "host_key")
         config = self.base / "sshd_config"
         path = f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin"
+        extra = "".join(f" {name}={value}" for name, value in self.extra_env.items())
         config.write_text(
             f"""ListenAddress 127.0.0.1
 Port {self.port}
@@ -101,7 +103,7 @@ PubkeyAuthentication yes
 AllowUsers nap
 PermitUserEnvironment no
 LogLevel DEBUG1
-SetEnv PATH={path} NAP_HOME={self.home} NAP_DEPLOY_TIMEOUT=8 NAP_STOP_TIMEOUT=2
+SetEnv PATH={path} NAP_HOME={self.home} NAP_DEPLOY_TIMEOUT=8 NAP_STOP_TIMEOUT=2{extra}
 """
         )
         # sshd's privilege separation needs this directory (no systemd here to make it).
