@@ -17,9 +17,11 @@ def main() -> None:
         from nap_gitshell.shell import main as shell
 
         sys.exit(shell(args[1:]))
-    if args[:1] != ["server"]:
+    if args[:1] not in (["server"], ["keys"]):
         # Root works on NAP_HOME as the user that owns it (the `nap` user after
         # `nap server setup`), so that pushes can still write what root touched.
+        # `server` needs root; `keys` reads key files wherever root can and
+        # keeps authorized_keys owned as it was.
         from nap_gitshell.server import act_as_home_owner
 
         act_as_home_owner()

@@ -398,3 +398,28 @@ def test_a_push_waits_for_the_one_before_it(
     rest = proc.stderr.read()
     assert proc.wait(timeout=600) == 0, rest
     assert "release 1 is up" in rest
+
+
+def test_root_and_pushes_share_one_state(
+    server: SshServer, sample_app: SampleApp, app_name: str
+) -> None:
+    # pytest's tmp_path is root's alone: the nap user that owns NAP_HOME cannot read it.
+    unreadable = server.nap("deploy", app_name, str(sample_app.path))
+    assert unreadable.returncode != 0
+    assert unreadable.stderr.startswith(f"error: {sample_app.path} is not readable by nap")
+
+    readable = server.base / "work"
+    subprocess.run(["cp", "-a", str(sample_app.path), str(readable)], check=True)
+    local = server.nap("deploy", app_name, str(readable), "--json")
+    assert local.returncode == 0, local.stderr
+    assert json.loads(local.stdout)["release"] == 1
+
+    # Everything root's deploy wrote belongs to nap, so the next push can use it.
+    nap_uid = pwd.getpwnam("nap").pw_uid
+    assert {p.stat().st_uid for p in server.home.rglob("*")} == {nap_uid}
+    sample_app.git("pull", "-q", str(readable), "master")
+    sample_app.serve("hello 2")
+    pushed = push(server, sample_app, app_name, "master")
+    assert pushed.returncode == 0, pushed.stderr
+    assert http_get(remote_lines(pushed)[-1].strip()) == "hello 2"
+    assert [r["release"] for r in releases(server, app_name)] == [2, 1]

@@ -165,7 +165,12 @@ def _locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on the file's directory while it is read and replaced."""
     if not path.parent.parent.is_dir():
         raise NapError(f"{path.parent.parent} does not exist: run `nap server setup` as root")
-    path.parent.mkdir(mode=0o700, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700)
+        # sshd reads the keys as their user: a new .ssh belongs to the home's owner.
+        home = path.parent.parent.stat()
+        if os.geteuid() == 0:
+            os.chown(path.parent, home.st_uid, home.st_gid)
     fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -8,6 +8,7 @@ directly, since git would not run the hook for a push that changes nothing.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -43,6 +44,18 @@ def head_of(path: Path) -> str:
         raise NapError(f"{path} has no commit yet: commit the app first") from None
 
 
+def readable(path: Path) -> bool:
+    """Whether this process may read the directory ``path`` (a missing one counts as readable:
+    the git checks that follow say what is wrong with it)."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return True
+    except PermissionError:
+        return False
+    return os.access(path, os.R_OK | os.X_OK)
+
+
 def branch_head(bare: Path, branch: str) -> str:
     """The commit the bare repository's deploy branch points at, or ''."""
     found = subprocess.run(
@@ -58,6 +71,11 @@ def deploy_worktree(
 ) -> dict[str, Any]:
     """Deploy HEAD of ``path`` as ``app``; return the release record."""
     check_app_name(app)
+    if not readable(path):
+        raise NapError(
+            f"{path} is not readable by {getpass.getuser()}, the owner of {settings.home}: "
+            "deploy from a directory it can read, or push over SSH"
+        )
     head = head_of(path)
     bare = ensure_repo(settings.repo_path(app))
     branch = settings.branches[0]
