@@ -199,6 +199,9 @@ def snapshot(server: SshServer) -> set[str]:
         pytest.param(("server", "setup"), id="server"),
         pytest.param(("shell", "--key", "x"), id="shell"),
         pytest.param((" --version",), id="global-option"),
+        pytest.param(("plugins",), id="group-alone"),
+        pytest.param(("plugins", "--help", "list"), id="option-before-subcommand"),
+        pytest.param(("releases",), id="usage-error"),
     ],
 )
 def test_refused_with_one_line_and_nothing_created(
@@ -282,11 +285,19 @@ def test_port_and_agent_forwarding_are_refused(server: SshServer) -> None:
     assert "agent forwarding disabled" in server.log.read_text()
 
 
-def test_help_over_ssh(server: SshServer) -> None:
-    result = server.ssh("help")
+def test_the_allowed_commands_over_ssh(server: SshServer) -> None:
+    helped = server.ssh("help")
+    plugins = server.ssh("plugins", "list", "--json")
+    apps = server.ssh("apps", "--json")
+    unknown = server.ssh("releases", "nosuchapp")
 
-    assert result.returncode == 0
-    assert "git push nap master" in result.stdout
+    assert helped.returncode == 0 and "git push nap master" in helped.stdout
+    assert plugins.returncode == 0
+    assert "gitshell" in {p["name"] for p in json.loads(plugins.stdout)}
+    assert apps.returncode == 0 and json.loads(apps.stdout) == []
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("error: no app named nosuchapp: deploy it first")
+    assert len(unknown.stderr.splitlines()) == 1
 
 
 def test_two_pushes_to_one_app_never_interleave(

@@ -26,14 +26,13 @@ from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-#: The ``nap`` commands a remote user may run, as command paths. Only these:
-#: never ``deploy`` (it reads a path on the server), ``keys``, ``server`` or
-#: ``shell``. A group is allowed on its own only to show its help.
+#: The ``nap`` commands a remote user may run, as full command paths (a group's
+#: subcommands are listed one by one). Only these: never ``deploy`` (it reads a
+#: path on the server), ``keys``, ``server`` or ``shell``.
 REMOTE_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
     {
         ("apps",),
         ("releases",),
-        ("plugins",),
         ("plugins", "list"),
     }
 )
