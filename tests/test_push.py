@@ -178,9 +178,20 @@ def snapshot(server: SshServer) -> set[str]:
     }
 
 
+#: A file any shell that ran as `nap` could create (/tmp is world-writable); it must not appear.
+CANARY = Path("/tmp") / f"nap-canary-{uuid.uuid4().hex}"
+
+
 @pytest.mark.parametrize(
     "command",
     [
+        pytest.param(("touch", str(CANARY)), id="touch-canary"),
+        pytest.param((f"sh -c 'touch {CANARY}'",), id="sh-canary"),
+        pytest.param((f"git-receive-pack 'x$(touch {CANARY})'",), id="dollar-canary"),
+        pytest.param((f"git-receive-pack `touch {CANARY}`",), id="backtick-canary"),
+        pytest.param((f"git-upload-pack 'x'; touch {CANARY}",), id="semicolon-canary"),
+        pytest.param((f"apps && touch {CANARY}",), id="and-canary"),
+        pytest.param((f"apps | touch {CANARY}",), id="pipe-canary"),
         pytest.param((), id="no-command"),
         pytest.param(("bash",), id="bash"),
         pytest.param(("sh", "-c", "id"), id="sh-c-id"),
@@ -217,6 +228,7 @@ def test_refused_with_one_line_and_nothing_created(
     assert result.stderr.startswith("error: ")
     assert snapshot(server) == before
     assert not (server.home / "repos").exists()
+    assert not CANARY.exists()
 
 
 def test_an_unknown_key_is_refused(server: SshServer, sample_app: SampleApp) -> None:
