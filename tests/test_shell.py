@@ -146,15 +146,24 @@ def test_any_command_is_one_allowed_action_or_refused(
     env = {"SSH_ORIGINAL_COMMAND": command, "NAP_HOME": str(home), "PATH": os.environ["PATH"]}
     if "\x00" in command:
         env.pop("SSH_ORIGINAL_COMMAND")  # an environment cannot hold NUL; sshd cuts there
-    if action is not None and action.kind == "command":
-        # Admin commands run the CLI in process; covered by the ssh tests.
-        assert action.argv[0] in {path[0] for path in shell.REMOTE_COMMANDS}
-        return
-
+    monkeypatch_env = pytest.MonkeyPatch()
     try:
+        # Admin commands run the CLI in this process, which reads os.environ.
+        monkeypatch_env.setenv("NAP_HOME", str(home))
         status: int | None = shell.main(["--key", "tester"], environ=env)
     except Forbidden:
         status = None
+    finally:
+        monkeypatch_env.undo()
+
+    if action is not None and action.kind == "command":
+        # An allowed nap command ran in process (or click refused its arguments):
+        # no exec, no process, nothing in NAP_HOME but the database it reads.
+        assert action.argv[0] in {path[0] for path in shell.REMOTE_COMMANDS}
+        assert status in (0, 1, 2)
+        assert recorder["exec"] == [] and recorder["spawn"] == []
+        assert {p.name for p in home.iterdir()} <= {"nap.db", "nap.db-wal", "nap.db-shm"}
+        return
 
     # Never a shell: every process started is git, by argument list.
     for args, used_shell in recorder["spawn"]:

@@ -47,7 +47,6 @@ def act_as_home_owner(environ: MutableMapping[str, str] | None = None) -> None:
             f"{home} belongs to uid {owner}, which has no account: "
             "run `nap server setup` to give it to the nap user"
         ) from None
-    os.setgroups([])
     os.initgroups(user.pw_name, user.pw_gid)
     os.setgid(user.pw_gid)
     os.setuid(user.pw_uid)

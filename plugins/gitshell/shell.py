@@ -94,7 +94,8 @@ def decide(command: str | None) -> Action:
         return Action(GIT_COMMANDS[verb], app=app_of_path(words[1]))
     if words == ["help"]:
         return Action("help")
-    if (verb,) in REMOTE_COMMANDS or any(path[0] == verb for path in REMOTE_COMMANDS):
+    if any(path[0] == verb for path in REMOTE_COMMANDS):
+        # run_command checks the whole command path once click's groups are known.
         return Action("command", argv=tuple(words))
     raise Refused(f"nap does not run {shown(verb)}: run `ssh nap@HOST help` for what it does")
 
