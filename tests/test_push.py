@@ -344,6 +344,38 @@ def test_two_pushes_to_one_app_never_interleave(
     assert [r["release"] for r in history] == [2, 1]
 
 
+def test_two_forced_pushes_to_one_app_deploy_one_after_the_other(
+    server: SshServer, sample_app: SampleApp, app_name: str, tmp_path: Path
+) -> None:
+    assert push(server, sample_app, app_name, "master").returncode == 0
+    other = SampleApp(tmp_path / "other")
+    subprocess.run(["cp", "-a", str(sample_app.path), str(other.path)], check=True)
+    sample_app.serve("from a")
+    other.serve("from b")
+
+    procs = [
+        subprocess.Popen(
+            ["git", "-C", str(app.path), "push", "--force", server.url(app_name), "master"],
+            env=server.git_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for app in (sample_app, other)
+    ]
+    results = [(proc.wait(timeout=600), proc.communicate()[1]) for proc in procs]
+
+    assert [code for code, _ in results] == [0, 0], results
+    history = releases(server, app_name)
+    assert [(r["release"], r["status"]) for r in history] == [
+        (3, "current"),
+        (2, "previous"),
+        (1, "previous"),
+    ]
+    # The one that deployed last is the one the branch names and that answers.
+    assert_consistent(server, app_name, tmp_path)
+
+
 def test_pushes_to_three_apps_at_once(
     server: SshServer, sample_app: SampleApp, tmp_path: Path, docker_engine: Any
 ) -> None:
