@@ -36,10 +36,14 @@ from sshd import SshServer, keygen
 NAP_BIN = Path(sys.executable).parent / "nap"
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
-    """Seconds ``argv`` took; it must succeed."""
+def timed(
+    argv: list[str], env: dict[str, str], cwd: Path | None = None, user: str | None = None
+) -> float:
+    """Seconds ``argv`` took (as ``user``, if given); it must succeed."""
     start = time.perf_counter()
-    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run(
+        argv, env=env, cwd=cwd, capture_output=True, text=True, user=user, group=user
+    )
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"error: {' '.join(argv)} failed:\n{result.stderr}")
@@ -119,9 +123,18 @@ def main() -> None:
             for nap, hook, plain in zip(nap_pushes, hooks, plain_pushes, strict=True)
         ]
 
-        env = {**server.env, "SSH_ORIGINAL_COMMAND": "help"}
-        bare = [timed([sys.executable, "-c", "pass"], env) for _ in range(args.starts)]
-        shell = [timed([str(NAP_BIN), "shell", "--key", "bench"], env) for _ in range(args.starts)]
+        # As sshd runs it: the nap user, from its home.
+        env = {
+            "PATH": os.environ["PATH"],
+            "SSH_ORIGINAL_COMMAND": "help",
+            "NAP_HOME": str(server.home),
+        }
+        home = Path(nap_user.pw_dir)
+        bare = [timed([sys.executable, "-c", "pass"], env, home, "nap") for _ in range(args.starts)]
+        shell = [
+            timed([str(NAP_BIN), "shell", "--key", "bench"], env, home, "nap")
+            for _ in range(args.starts)
+        ]
     finally:
         subprocess.run(
             ["docker", "rm", "-f", *container_names(app_name)], capture_output=True, check=False

@@ -89,15 +89,10 @@ def check_not_moved(push: Push) -> None:
     """
     import git
 
+    argv = ["git", "--git-dir", str(push.repo), "rev-parse", "--verify", "--quiet", push.ref]
     try:
-        now = (
-            git.Git()
-            .execute(
-                ["git", "--git-dir", str(push.repo), "rev-parse", "--verify", "--quiet", push.ref]
-            )
-            .strip()
-        )
-    except git.GitCommandError:
+        now = str(git.Git().execute(argv)).strip()
+    except git.GitCommandError:  # the branch does not exist (any more)
         now = ZERO
     if now != push.old:
         branch = push.ref.removeprefix("refs/heads/")

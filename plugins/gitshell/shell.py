@@ -154,6 +154,16 @@ def main(argv: Sequence[str], environ: MutableMapping[str, str] | None = None) -
     """
     env = os.environ if environ is None else environ
     try:
+        if os.geteuid() == 0:
+            # Run by hand as root: act as the owner of NAP_HOME, as every nap command does,
+            # so that a repository created here stays writable by pushes.
+            from nap_core.errors import NapError
+            from nap_gitshell.server import act_as_home_owner
+
+            try:
+                act_as_home_owner(env)
+            except NapError as exc:
+                raise Refused(str(exc)) from None
         key = key_of(argv)
         action = decide(env.get("SSH_ORIGINAL_COMMAND"))
     except Refused as exc:

@@ -45,8 +45,10 @@ def head_of(path: Path) -> str:
 
 
 def readable(path: Path) -> bool:
-    """Whether this process may read the directory ``path`` (a missing one counts as readable:
-    the git checks that follow say what is wrong with it)."""
+    """Whether this process may read the directory ``path``.
+
+    A missing one counts as readable: the git checks that follow say what is wrong.
+    """
     try:
         path.stat()
     except FileNotFoundError:
