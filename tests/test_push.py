@@ -344,6 +344,36 @@ def test_two_pushes_to_one_app_never_interleave(
     assert [r["release"] for r in history] == [2, 1]
 
 
+def test_two_first_pushes_of_a_new_app_at_once(
+    server: SshServer, sample_app: SampleApp, app_name: str, tmp_path: Path
+) -> None:
+    other = SampleApp(tmp_path / "other")
+    subprocess.run(["cp", "-a", str(sample_app.path), str(other.path)], check=True)
+    other.serve("from b")
+
+    procs = [
+        subprocess.Popen(
+            ["git", "-C", str(app.path), "push", server.url(app_name), "master"],
+            env=server.git_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for app in (sample_app, other)
+    ]
+    results = [(proc.wait(timeout=600), proc.communicate()[1]) for proc in procs]
+
+    # sample_app's commit is an ancestor of other's: if it won, other fast-forwards
+    # and deploys too; if other won, sample_app's push would rewind and is refused.
+    succeeded = [code for code, _ in results].count(0)
+    assert succeeded >= 1, results
+    assert_consistent(server, app_name, tmp_path)
+    # One release per push that got through, each of which served.
+    assert [r["status"] for r in releases(server, app_name)] == (
+        ["current", "previous"] if succeeded == 2 else ["current"]
+    )
+
+
 def test_two_forced_pushes_to_one_app_deploy_one_after_the_other(
     server: SshServer, sample_app: SampleApp, app_name: str, tmp_path: Path
 ) -> None:

@@ -201,16 +201,17 @@ def hand_over(action: Action, key: str, env: MutableMapping[str, str]) -> int:
         if not (repo / "HEAD").is_file():
             return refuse(f"no app named {action.app}: push it first")
         return execute("git-upload-pack", repo, env)
-    ensure_repo(repo)
 
     def waiting() -> None:
         sys.stderr.write(f"-----> Another push to {action.app} is deploying; waiting for it\n")
         sys.stderr.flush()
 
     # Held across the exec: git-receive-pack (and its hook) keep the lock until
-    # the ref is updated, and the kernel drops it when they exit.
+    # the ref is updated, and the kernel drops it when they exit. Taken before
+    # the repository is created, so two first pushes never both run git init.
     lock = lock_pushes(home, action.app, waiting)
     os.set_inheritable(lock, True)
+    ensure_repo(repo)
     env["NAP_HOME"] = str(home)
     env["NAP_KEY"] = key
     return execute("git-receive-pack", repo, env)
