@@ -16,6 +16,9 @@ from typing import Any
 import attrs
 
 from nap_core.errors import NapError
+from nap_core.paths import default_home, home_from
+
+__all__ = ["DEFAULTS", "Settings", "default_home", "home_from"]
 
 #: The top-level keys and their defaults, as strings the way an environment gives them.
 DEFAULTS: dict[str, str] = {
@@ -29,19 +32,6 @@ DEFAULTS: dict[str, str] = {
     "stop_timeout": "10",
     "replicas": "1",
 }
-
-
-def default_home() -> Path:
-    """``/var/lib/nap`` for root, else ``~/.local/share/nap``."""
-    if os.geteuid() == 0:
-        return Path("/var/lib/nap")
-    return Path.home() / ".local" / "share" / "nap"
-
-
-def home_from(environ: Mapping[str, str]) -> Path:
-    """The state directory: ``NAP_HOME`` or the default."""
-    value = environ.get("NAP_HOME")
-    return Path(value) if value else default_home()
 
 
 @attrs.frozen

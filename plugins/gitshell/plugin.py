@@ -63,6 +63,7 @@ def fetch(push: Push, workdir: Path) -> Source | None:
     target.mkdir()
     base = ["git", "--git-dir", str(push.repo), "--work-tree", str(target)]
     runner = git.Git()
+    check_not_moved(push)
     try:
         tree = runner.execute(
             ["git", "--git-dir", str(push.repo), "rev-parse", f"{push.new}^{{tree}}"]
@@ -75,6 +76,29 @@ def fetch(push: Push, workdir: Path) -> Source | None:
             f"cannot check out {push.new[:12]} of {push.app.name}: {exc.stderr.strip()}"
         ) from exc
     return Source(app=push.app, revision=push.new, tree=str(tree).strip(), path=target)
+
+
+def check_not_moved(push: Push) -> None:
+    """Refuse a push whose branch moved while it waited for the app's deploy lock.
+
+    fetch runs under that lock. git-receive-pack moves the ref only if it still
+    holds ``push.old``; a push that deployed now and then failed that check
+    would leave a release running that the branch does not name. nap shell's
+    push lock keeps SSH pushes apart; this covers anything else that writes
+    into the repository.
+    """
+    import git
+
+    argv = ["git", "--git-dir", str(push.repo), "rev-parse", "--verify", "--quiet", push.ref]
+    try:
+        now = str(git.Git().execute(argv)).strip()
+    except git.GitCommandError:  # the branch does not exist (any more)
+        now = ZERO
+    if now != push.old:
+        branch = push.ref.removeprefix("refs/heads/")
+        raise NapError(
+            f"{branch} moved to {now[:12]} while this push waited: fetch, merge and push again"
+        )
 
 
 @hookimpl

@@ -6,10 +6,12 @@ Uses only the standard library and the ``git`` command: it runs inside
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 #: The hook every repository gets. It names nap's own interpreter and nothing
@@ -55,3 +57,41 @@ def install_hook(path: Path) -> None:
     tmp.write_text(text)
     tmp.chmod(0o755)
     tmp.replace(hook)
+
+
+def repo_path(home: Path, app: str) -> Path:
+    """The bare repository of a (validated) app name under ``home``.
+
+    The same path as :meth:`nap_core.config.Settings.repo_path`, without loading
+    the configuration (``nap shell`` needs it before it hands over to git).
+    """
+    return home / "repos" / f"{app}.git"
+
+
+def lock_pushes(home: Path, app: str, waiting: Callable[[], None] | None = None) -> int:
+    """Take the app's push lock, waiting for it if taken; return the locked descriptor.
+
+    A push holds it from before git advertises the refs until the refs are
+    updated, so a second push to the app starts only after the first has
+    finished and sees the branch as the first left it: git then either
+    fast-forwards it (and the hook deploys) or refuses the push with "fetch
+    first". The lock is released when the descriptor is closed, which the
+    kernel does when its holder (``git-receive-pack``, via exec) exits.
+
+    This is not the deploy lock of :mod:`nap_core.locks`: the pre-receive hook
+    takes that one while this is held.
+    """
+    locks = home / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(locks / f"{app}.push.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

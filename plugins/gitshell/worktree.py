@@ -8,7 +8,9 @@ directly, since git would not run the hook for a push that changes nothing.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -20,7 +22,7 @@ from nap_core.errors import NapError
 from nap_core.model import Request
 from nap_core.names import check_app_name
 from nap_core.output import Output
-from nap_gitshell.repos import ensure_repo
+from nap_gitshell.repos import ensure_repo, lock_pushes
 
 #: What git's own push report looks like; the hook's lines come prefixed "remote: ".
 REMOTE = "remote: "
@@ -55,6 +57,20 @@ def head_of(path: Path) -> str:
     return head.stdout.strip()
 
 
+def readable(path: Path) -> bool:
+    """Whether this process may read the directory ``path``.
+
+    A missing one counts as readable: the git checks that follow say what is wrong.
+    """
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return True
+    except PermissionError:
+        return False
+    return os.access(path, os.R_OK | os.X_OK)
+
+
 def branch_head(bare: Path, branch: str) -> str:
     """The commit the bare repository's deploy branch points at, or ''."""
     found = subprocess.run(
@@ -70,6 +86,11 @@ def deploy_worktree(
 ) -> dict[str, Any]:
     """Deploy HEAD of ``path`` as ``app``; return the release record."""
     check_app_name(app)
+    if not readable(path):
+        raise NapError(
+            f"{path} is not readable by {getpass.getuser()}, the owner of {settings.home}: "
+            "deploy from a directory it can read, or push over SSH"
+        )
     head = head_of(path)
     bare = ensure_repo(settings.repo_path(app))
     branch = settings.branches[0]
@@ -78,7 +99,12 @@ def deploy_worktree(
     with tempfile.TemporaryDirectory(prefix="nap-deploy-") as private:
         result = Path(private) / "release.json"
         env = {**environ, "NAP_HOME": str(settings.home), "NAP_DEPLOY_RESULT": str(result)}
-        _push(path, bare, f"+{head}:refs/heads/{branch}", env, output)
+        # The same lock as a push over SSH: one push into the repository at a time.
+        lock = lock_pushes(settings.home, app, lambda: output.step(f"Waiting for a push to {app}"))
+        try:
+            _push(path, bare, f"+{head}:refs/heads/{branch}", env, output)
+        finally:
+            os.close(lock)
         if not result.exists():
             raise NapError("the push was accepted but nap did not report a release; check the hook")
         record: dict[str, Any] = json.loads(result.read_text())
