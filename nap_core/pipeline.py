@@ -82,7 +82,7 @@ def _deploy_source(
             f"cannot tell how to build {app.name} at {source.revision[:12]}: "
             "add a Dockerfile at the root of the repository"
         )
-    config = app_config(state, app)
+    config = app_config(state, app, settings)
     last = state.current(app)
     running = pm.hook.is_current(
         app=app, source=source, config=config, last=last, settings=settings
@@ -187,9 +187,22 @@ def read_checks(source: Source) -> HealthChecks:
     return health.parse(path.read_text()) if path.is_file() else HealthChecks()
 
 
-def app_config(state: State, app: App) -> AppConfig:
-    """The app's configuration as stored."""
-    return AppConfig.from_mapping(state.config(app))
+def app_config(state: State, app: App, settings: Settings | None = None) -> AppConfig:
+    """The app's configuration as stored, with its replica count from the settings.
+
+    ``[apps.APP] replicas`` (``NAP_APPS_APP_REPLICAS``) sets one app's count,
+    ``replicas`` (``NAP_REPLICAS``) every app's; the default is 1.
+    """
+    replicas = 1
+    if settings is not None:
+        value = settings.get(f"apps.{app.name}.replicas") or settings.get("replicas") or "1"
+        try:
+            replicas = int(value)
+        except ValueError:
+            raise NapError(f"replicas must be a whole number, not {value!r}") from None
+        if replicas < 1:
+            raise NapError(f"replicas must be at least 1, not {replicas}")
+    return AppConfig.from_mapping(state.config(app), replicas)
 
 
 def write_units(settings: Settings, release: Release, units: list[Unit]) -> None:
