@@ -118,9 +118,11 @@ def _wait_for(manager: Manager, app: App, want: int, deadline: float) -> None:
         if service is None:
             return
         state = (service.get("UpdateStatus") or {}).get("State", "")
-        found = [t for t in tasks.read(manager, service) if t.desired == "running"]
+        found = tasks.read(manager, service)
         up = [t for t in found if t.serving and t.answers()]
-        if state in ("", "completed") and len(up) == want and len(found) == want:
+        # A task told to shut down still runs (and answers) until it has stopped.
+        running = [t for t in found if t.state == "running" and t.node_ready]
+        if state in ("", "completed") and len(up) == want and len(running) == want:
             return
         time.sleep(0.5)
     raise NapError(f"the service of {app.name} did not settle within the deploy timeout")

@@ -5,8 +5,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/common.sh"
-T0=$(date +%s.%N)
-ts() { printf '[%6.2fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*"; }
+T0=$(date +%s%N)
+ts() { local ms=$((($(date +%s%N) - T0) / 1000000)); printf '[%3d.%03ds] %s\n' $((ms / 1000)) $((ms % 1000)) "$*"; }
 if ip netns list | grep -qw "$HUB"; then echo "error: the lab is already up; run $HERE/down.sh" >&2; exit 1; fi
 mkdir -p "$LAB" "$RUN"
 "$HERE/net-up.sh"; ts "network: hub bridge + 3 node netns"
