@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 import urllib.request
@@ -173,6 +174,12 @@ def test_three_replicas_land_on_three_nodes_and_each_answers(
     assert f"image: {swarm_lab.REGISTRY}/{swarm_app}@{digest}" in text
     assert "mode: host" in text
     assert "replicas: 3" in text
+    # ... and a file the docker CLI accepts for `docker stack deploy`.
+    checked = subprocess.run(
+        ["docker", "stack", "config", "--compose-file", str(stack)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "endpoint_mode: dnsrr" in checked.stdout
 
     again = swarm_nap.deploy_json(swarm_app, sample_app.path, NAP_REPLICAS="3")
 
@@ -289,6 +296,14 @@ def test_a_release_that_exits_at_once_is_rolled_back_and_the_push_rejected(
     assert spec["Labels"]["nap.release"] == "1"
     releases = json.loads(swarm_nap("releases", swarm_app, "--json", check=True).stdout)
     assert {r["release"]: r["status"] for r in releases}[2] == "failed"
+
+    # The rolled-back status the failure left does not fail the next, good deploy.
+    sample_app.write("Dockerfile", dockerfile)
+    sample_app.serve("hello 3")
+    third = swarm_nap.deploy_json(swarm_app, sample_app.path, NAP_REPLICAS="3")
+    assert third["release"] == 3
+    for placement in third["placements"]:
+        assert get(placement["url"]) == "hello 3"
 
 
 def test_a_killed_node_s_tasks_reschedule_and_nap_reports_the_new_placements(

@@ -54,7 +54,10 @@ def wait_until_serving(
             if task.id not in reported:
                 reported.add(task.id)
                 output.line(f"{task.name}: {task.state}: {task.error or 'no reason given'}")
-        if state in ROLLING_BACK:
+        # Only a rollback away from this release counts: a status left by an earlier
+        # failed deploy must not fail this one.
+        ours = service["Spec"].get("Labels", {}).get(LABEL_RELEASE) == str(release)
+        if state in ROLLING_BACK and not ours:
             message = (service.get("UpdateStatus") or {}).get("Message", "")
             raise DeployFailed(f"swarm rolled release {release} back ({message or state})")
         broken = tasks.failed(found, release)
