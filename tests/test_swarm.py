@@ -394,3 +394,45 @@ def test_day_two_operations_list_stop_start_restart_log_and_destroy(
     assert f"nap-{swarm_app}" not in [s.name for s in lab.client(1).services.list()]
     for i in swarm_lab.NODES:
         assert lab.client(i).volumes.list(filters={"label": f"nap.app={swarm_app}"}) == []
+
+
+def test_a_release_that_never_answers_is_rolled_back_by_nap_at_the_deadline(
+    swarm_nap: Nap, sample_app: SampleApp, swarm_app: str, lab: swarm_lab.Lab
+) -> None:
+    first = swarm_nap.deploy_json(swarm_app, sample_app.path, NAP_REPLICAS="2")
+    dockerfile = (sample_app.path / "Dockerfile").read_text()
+    # Runs (so Swarm sees nothing wrong) but never listens.
+    never = dockerfile.replace('"httpd", "-f", "-p", "8080", "-h", "/www"]', '"sleep", "3600"]')
+    assert never != dockerfile
+    sample_app.write("Dockerfile", never)
+    sample_app.commit("never listens")
+
+    result = swarm_nap(
+        "deploy", swarm_app, str(sample_app.path), NAP_REPLICAS="2", NAP_DEPLOY_TIMEOUT="25"
+    )
+
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "had 0 of 2 replicas answering after 25 s" in last
+    assert last.endswith("; release 1 still serves")
+    assert "rolling nap-" in result.stderr  # nap asked Swarm for the rollback
+    spec = lab.client(1).services.get(f"nap-{swarm_app}").attrs["Spec"]
+    assert spec["Labels"]["nap.release"] == "1"
+    for placement in first["placements"]:
+        assert get(placement["url"]) == "hello 1"
+
+
+def test_a_first_release_that_fails_leaves_no_service(
+    swarm_nap: Nap, sample_app: SampleApp, swarm_app: str, lab: swarm_lab.Lab
+) -> None:
+    dockerfile = (sample_app.path / "Dockerfile").read_text()
+    sample_app.write("Dockerfile", dockerfile.replace('"httpd", "-f"', '"false", "-f"'))
+    sample_app.commit("exits at once")
+
+    result = swarm_nap("deploy", swarm_app, str(sample_app.path))
+
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "failed on napswarm-node" in last
+    assert last.endswith("; nothing was running")
+    assert f"nap-{swarm_app}" not in [s.name for s in lab.client(1).services.list()]
