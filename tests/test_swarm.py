@@ -45,8 +45,8 @@ def swarm_nap(nap: Nap, lab: swarm_lab.Lab) -> Nap:
 
 
 @pytest.fixture
-def swarm_app(lab: swarm_lab.Lab) -> Iterator[str]:
-    """A fresh app name; its service and volumes are removed after the test."""
+def swarm_app(lab: swarm_lab.Lab, docker_engine: Any) -> Iterator[str]:
+    """A fresh app name; its service, volumes and built images are removed after the test."""
     import docker.errors
 
     name = f"sw{uuid.uuid4().hex[:8]}"
@@ -69,6 +69,9 @@ def swarm_app(lab: swarm_lab.Lab) -> Iterator[str]:
                         time.sleep(0.5)
         except docker.errors.DockerException:
             pass  # a node a test killed
+    for image in docker_engine.images.list(name=f"{swarm_lab.FORWARD}/{name}"):
+        with contextlib.suppress(docker.errors.APIError):
+            docker_engine.images.remove(image.id, force=True)
 
 
 def get(url: str, timeout: float = 2) -> str:

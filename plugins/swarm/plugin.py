@@ -8,6 +8,7 @@ deploy hooks (render_units, schedule, is_current) are here; the day-2 ones
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import attrs
 
@@ -32,6 +33,8 @@ from nap_swarm.stackfile import env_file, write_env_file
 
 NAME = "swarm"
 
+# pluggy finds hook implementations among a module's attributes, so the day-2
+# hooks, imported above, register with this module's entry point.
 __all__ = [
     "control",
     "destroy",
@@ -49,17 +52,17 @@ def _selected(settings: Settings) -> bool:
 
 def _draft(
     manager: Manager,
+    existing: dict[str, Any] | None,
     app: App,
     image: Image,
     release: Release,
     config: AppConfig,
     settings: Settings,
 ) -> ServiceDraft:
-    """The release's service; its published ports are the service's current ones if any."""
+    """The release's service; its published ports are the ``existing`` service's if any."""
     name = service_name(app)
-    existing = manager.service(name, app.name)
     mode = manager.options.publish_mode
-    current = {}
+    current: dict[int, int] = {}
     if existing is not None:
         for port in existing["Spec"].get("EndpointSpec", {}).get("Ports", []) or []:
             if port.get("PublishMode", "ingress") == mode and port.get("PublishedPort"):
@@ -84,7 +87,8 @@ def render_units(
     if not _selected(settings):
         return None
     manager = Manager(options.load(settings))
-    service = _draft(manager, app, image, release, config, settings)
+    existing = manager.service(service_name(app), app.name)
+    service = _draft(manager, existing, app, image, release, config, settings)
     text = render(
         settings,
         NAME,
@@ -115,9 +119,9 @@ def schedule(
         return None
     opts = options.load(settings)
     manager = Manager(opts)
-    service = _draft(manager, app, image, release, config, settings)
+    existing = manager.service(service_name(app), app.name)
+    service = _draft(manager, existing, app, image, release, config, settings)
     write_env_file(env_file(settings, release), dict(service.env))
-    existing = manager.service(service.name, app.name)
     deadline = time.monotonic() + opts.deploy_timeout
     verb = "updating" if existing else "creating"
     output.line(
