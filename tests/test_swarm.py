@@ -402,7 +402,7 @@ def test_day_two_operations_list_stop_start_restart_log_and_destroy(
 def test_a_release_that_never_answers_is_rolled_back_by_nap_at_the_deadline(
     swarm_nap: Nap, sample_app: SampleApp, swarm_app: str, lab: swarm_lab.Lab
 ) -> None:
-    first = swarm_nap.deploy_json(swarm_app, sample_app.path, NAP_REPLICAS="2")
+    swarm_nap.deploy_json(swarm_app, sample_app.path, NAP_REPLICAS="2")
     dockerfile = (sample_app.path / "Dockerfile").read_text()
     # Runs (so Swarm sees nothing wrong) but never listens.
     never = dockerfile.replace('"httpd", "-f", "-p", "8080", "-h", "/www"]', '"sleep", "3600"]')
@@ -421,8 +421,20 @@ def test_a_release_that_never_answers_is_rolled_back_by_nap_at_the_deadline(
     assert "rolling nap-" in result.stderr  # nap asked Swarm for the rollback
     spec = lab.client(1).services.get(f"nap-{swarm_app}").attrs["Spec"]
     assert spec["Labels"]["nap.release"] == "1"
-    for placement in first["placements"]:
-        assert get(placement["url"]) == "hello 1"
+    # With 2 replicas on 3 nodes the rolled-back tasks may sit on other nodes than
+    # before: ask where they run now.
+    running = DayTwo(swarm_nap, swarm_app, replicas=2).instances()
+    assert len(running) == 2
+    for instance in running:
+        assert instance.release == 1
+        assert get(instance.url) == "hello 1"
+    # Pushing release 1's tree again reports where it serves now, without a build.
+    sample_app.write("Dockerfile", dockerfile)
+    sample_app.commit("back to release 1's tree")
+    again = swarm_nap.deploy_json(swarm_app, sample_app.path, NAP_REPLICAS="2")
+    assert again["current"] is True
+    assert again["release"] == 1
+    assert sorted(p["url"] for p in again["placements"]) == sorted(i.url for i in running)
 
 
 def test_a_first_release_that_fails_leaves_no_service(
