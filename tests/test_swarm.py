@@ -451,3 +451,18 @@ def test_a_first_release_that_fails_leaves_no_service(
     assert "failed on napswarm-node" in last
     assert last.endswith("; nothing was running")
     assert f"nap-{swarm_app}" not in [s.name for s in lab.client(1).services.list()]
+
+
+def test_more_host_mode_replicas_than_nodes_fail_and_say_why(
+    swarm_nap: Nap, sample_app: SampleApp, swarm_app: str, lab: swarm_lab.Lab
+) -> None:
+    result = swarm_nap(
+        "deploy", swarm_app, str(sample_app.path), NAP_REPLICAS="4", NAP_DEPLOY_TIMEOUT="15"
+    )
+
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "had 3 of 4 replicas answering" in last
+    assert "host-mode port already in use" in last
+    assert last.endswith("; nothing was running")
+    assert f"nap-{swarm_app}" not in [s.name for s in lab.client(1).services.list()]

@@ -73,12 +73,19 @@ def wait_until_serving(
                     health.verify(checks, task.address, port, release)
             return up
         if time.monotonic() > deadline:
-            running = len(up)
+            why = _why_waiting(found, release)
             raise DeployFailed(
-                f"release {release} had {running} of {replicas} replicas answering "
-                f"after {timeout:g} s (update state: {state or 'none'})"
+                f"release {release} had {len(up)} of {replicas} replicas answering "
+                f"after {timeout:g} s (update state: {state or 'none'}{why})"
             )
         time.sleep(POLL)
+
+
+def _why_waiting(found: list[tasks.Task], release: int) -> str:
+    """What Swarm says about the release's tasks that do not run, e.g. a pending task's
+    ``no suitable node (host-mode port already in use on 3 nodes)``."""
+    reasons = {t.error for t in found if t.release == release and t.state != "running" and t.error}
+    return f"; swarm says: {'; '.join(sorted(reasons))}" if reasons else ""
 
 
 def roll_back(manager: Manager, name: str, app: str, release: int, output: Output) -> None:
