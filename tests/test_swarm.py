@@ -69,9 +69,13 @@ def swarm_app(lab: swarm_lab.Lab, docker_engine: Any) -> Iterator[str]:
                         time.sleep(0.5)
         except docker.errors.DockerException:
             pass  # a node a test killed
-    for image in docker_engine.images.list(name=f"{swarm_lab.FORWARD}/{name}"):
-        with contextlib.suppress(docker.errors.APIError):
-            docker_engine.images.remove(image.id, force=True)
+    # By tag, never by ID: identical builds share one image with other apps' tags.
+    repository = f"{swarm_lab.FORWARD}/{name}"
+    for image in docker_engine.images.list(name=repository):
+        for tag in image.tags:
+            if tag.rpartition(":")[0] == repository:
+                with contextlib.suppress(docker.errors.APIError):
+                    docker_engine.images.remove(tag)
 
 
 def get(url: str, timeout: float = 2) -> str:
