@@ -1,0 +1,174 @@
+"""The swarm scheduler's day-2 hooks: instances, logs, control, destroy."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TextIO
+
+from nap_core.config import Settings
+from nap_core.engine import docker_client
+from nap_core.errors import NapError
+from nap_core.hookimpl import hookimpl
+from nap_core.model import App, Instance, Release
+from nap_core.output import Output
+from nap_swarm import options, tasks
+from nap_swarm.manager import Manager
+from nap_swarm.service import LABEL_APP, LABEL_REPLICAS, service_name
+
+NAME = "swarm"
+ACTIONS = ("stop", "start", "restart")
+#: Seconds destroy keeps retrying a volume a removed task's container still holds.
+VOLUME_GRACE = 30.0
+
+
+def _manager(settings: Settings) -> Manager | None:
+    return Manager(options.load(settings)) if settings.scheduler == NAME else None
+
+
+def _instances(manager: Manager, app: App) -> list[Instance]:
+    service = manager.service(service_name(app), app.name)
+    if service is None:
+        return []
+    found = [t for t in tasks.read(manager, service) if t.desired == "running"]
+    return [t.instance() for t in sorted(found, key=lambda t: t.name)]
+
+
+@hookimpl
+def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
+    """Every task the manager wants running: its node's address, published port and state."""
+    manager = _manager(settings)
+    if manager is None:
+        return None
+    return _instances(manager, app)
+
+
+@hookimpl
+def logs(
+    app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
+) -> bool | None:
+    """``docker service logs``, each line prefixed by its task (``nap-APP.SLOT@NODE``)."""
+    manager = _manager(settings)
+    if manager is None:
+        return None
+    service = manager.service(service_name(app), app.name)
+    if service is None:
+        return True
+    names = {t.id: t.name for t in tasks.read(manager, service)}
+    chunks = manager.api.service_logs(
+        service["ID"],
+        details=True,
+        follow=follow,
+        stdout=True,
+        stderr=True,
+        tail=lines if lines else "all",
+    )
+    for chunk in chunks:
+        for line in chunk.decode(errors="replace").splitlines():
+            task, message = _split_details(line)
+            if task not in names:  # a task started after the listing
+                names.update({t.id: t.name for t in tasks.read(manager, service)})
+            stream.write(f"{names.get(task, task[:12] or service_name(app))}: {message}\n")
+            stream.flush()
+    return True
+
+
+def _split_details(line: str) -> tuple[str, str]:
+    """``com.docker.swarm.task.id=ID,... message`` -> (task ID, message)."""
+    details, _, message = line.partition(" ")
+    attributes = dict(item.split("=", 1) for item in details.split(",") if "=" in item)
+    if "com.docker.swarm.task.id" not in attributes:
+        return "", line
+    return attributes["com.docker.swarm.task.id"], message
+
+
+@hookimpl
+def control(
+    app: App, release: Release, action: str, settings: Settings, output: Output
+) -> list[Instance] | None:
+    """stop: scale to 0; start: back to the release's replicas; restart: a forced update."""
+    manager = _manager(settings)
+    if manager is None:
+        return None
+    if action not in ACTIONS:
+        raise NapError(f"unknown action {action!r}: use stop, start or restart")
+    name = service_name(app)
+    service = manager.service(name, app.name)
+    if service is None:
+        raise NapError(f"{app.name} has no service on the swarm; deploy it first")
+    spec = service["Spec"]
+    replicas = int(spec.get("Labels", {}).get(LABEL_REPLICAS, "1"))
+    if action == "stop":
+        spec["Mode"] = {"Replicated": {"Replicas": 0}}
+    elif action == "start":
+        spec["Mode"] = {"Replicated": {"Replicas": replicas}}
+    else:
+        spec["TaskTemplate"]["ForceUpdate"] = int(spec["TaskTemplate"].get("ForceUpdate", 0)) + 1
+    output.line(f"{action}: updating service {name}")
+    manager.update(service, spec)
+    want = 0 if action == "stop" else replicas
+    _wait_for(manager, app, want, time.monotonic() + manager.options.deploy_timeout)
+    return _instances(manager, app)
+
+
+def _wait_for(manager: Manager, app: App, want: int, deadline: float) -> None:
+    """Wait until ``want`` tasks serve and answer and the update is over, or the deadline."""
+    while time.monotonic() < deadline:
+        service = manager.service(service_name(app), app.name)
+        if service is None:
+            return
+        state = (service.get("UpdateStatus") or {}).get("State", "")
+        found = tasks.read(manager, service)
+        up = [t for t in found if t.serving and t.answers()]
+        # A task told to shut down still runs (and answers) until it has stopped.
+        running = [t for t in found if t.state == "running" and t.node_ready]
+        if state in ("", "completed") and len(up) == want and len(running) == want:
+            return
+        time.sleep(0.5)
+    raise NapError(f"the service of {app.name} did not settle within the deploy timeout")
+
+
+@hookimpl
+def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool | None:
+    """Remove the app's service and, with ``volumes``, its volumes on every engine nap
+    reaches: the manager and the ``swarm.engines``."""
+    manager = _manager(settings)
+    if manager is None:
+        return None
+    name = service_name(app)
+    if manager.service(name, app.name) is not None:
+        manager.remove(name)
+        output.line(f"removed service {name}")
+    if volumes:
+        for url in (manager.options.manager, *manager.options.engines):
+            _remove_volumes(url, app, output)
+    return True
+
+
+def _remove_volumes(url: str, app: App, output: Output) -> None:
+    """Remove the app's volumes on one engine, waiting while the removed tasks'
+    containers still hold them."""
+    import docker.errors
+
+    try:
+        client = docker_client(url)
+        found = client.volumes.list(filters={"label": f"{LABEL_APP}={app.name}"})
+    except (NapError, docker.errors.DockerException) as exc:
+        output.line(f"cannot reach {url} to remove volumes: {exc}")
+        return
+    deadline = time.monotonic() + VOLUME_GRACE
+    for volume in found:
+        while True:
+            try:
+                volume.remove()
+                output.line(f"removed volume {volume.name} on {url}")
+                break
+            except docker.errors.NotFound:
+                break
+            except docker.errors.APIError as exc:
+                if time.monotonic() > deadline:
+                    output.line(f"could not remove volume {volume.name} on {url}: {exc}")
+                    break
+                time.sleep(0.5)
+    with contextlib.suppress(Exception):
+        client.close()

@@ -1,0 +1,209 @@
+"""The swarm scheduler's hooks: one Swarm service per app, rolled to each release.
+
+Selected with ``scheduler = "swarm"``; every hook returns None otherwise. The
+deploy hooks (render_units, schedule, is_current) are here; the day-2 ones
+(instances, logs, control, destroy) are in :mod:`nap_swarm.operations`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import attrs
+
+from nap_core.config import Settings
+from nap_core.errors import DeployFailed
+from nap_core.hookimpl import hookimpl
+from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
+from nap_core.output import Output
+from nap_core.templates import render
+from nap_swarm import options, rollout, tasks
+from nap_swarm.manager import Manager
+from nap_swarm.operations import control, destroy, instances, logs
+from nap_swarm.service import (
+    LABEL_RELEASE,
+    ServiceDraft,
+    choose_ports,
+    draft,
+    node_image,
+    service_name,
+)
+from nap_swarm.stackfile import env_file, write_env_file
+
+NAME = "swarm"
+
+# pluggy finds hook implementations among a module's attributes, so the day-2
+# hooks, imported above, register with this module's entry point.
+__all__ = [
+    "control",
+    "destroy",
+    "instances",
+    "is_current",
+    "logs",
+    "render_units",
+    "schedule",
+]
+
+
+def _selected(settings: Settings) -> bool:
+    return settings.scheduler == NAME
+
+
+def _draft(
+    manager: Manager,
+    existing: dict[str, Any] | None,
+    app: App,
+    image: Image,
+    release: Release,
+    config: AppConfig,
+    settings: Settings,
+) -> ServiceDraft:
+    """The release's service; its published ports are the ``existing`` service's if any."""
+    name = service_name(app)
+    mode = manager.options.publish_mode
+    current: dict[int, int] = {}
+    if existing is not None:
+        for port in existing["Spec"].get("EndpointSpec", {}).get("Ports", []) or []:
+            if port.get("PublishMode", "ingress") == mode and port.get("PublishedPort"):
+                current[int(port["TargetPort"])] = int(port["PublishedPort"])
+    taken = [
+        int(port["PublishedPort"])
+        for service in manager.services()
+        if service["Spec"]["Name"] != name
+        for port in (service["Spec"].get("EndpointSpec", {}).get("Ports", []) or [])
+        + (service.get("Endpoint", {}).get("Ports", []) or [])
+        if port.get("PublishedPort")
+    ]
+    published = choose_ports(app, image.ports, current, taken, manager.options)
+    return draft(app, image, release, config, settings.registry, manager.options, published)
+
+
+@hookimpl
+def render_units(
+    app: App, image: Image, release: Release, config: AppConfig, settings: Settings
+) -> list[Unit] | None:
+    """The release's service as a stack file, ``nap-APP.stack.yml``: the record of what runs."""
+    if not _selected(settings):
+        return None
+    manager = Manager(options.load(settings))
+    existing = manager.service(service_name(app), app.name)
+    service = _draft(manager, existing, app, image, release, config, settings)
+    text = render(
+        settings,
+        NAME,
+        "nap_swarm",
+        "stack.yml",
+        **service.template_context(str(env_file(settings, release))),
+    )
+    return [Unit(f"{service.name}.stack.yml", text, "spec")]
+
+
+@hookimpl
+def schedule(
+    units: list[Unit],
+    app: App,
+    image: Image,
+    release: Release,
+    config: AppConfig,
+    previous: Release | None,
+    settings: Settings,
+    output: Output,
+) -> list[Placement] | None:
+    """Create or update the app's service and wait until every replica of the release answers.
+
+    On failure the service is back on its previous spec (or removed, if this
+    release created it) before :class:`DeployFailed` is raised.
+    """
+    if not _selected(settings):
+        return None
+    opts = options.load(settings)
+    manager = Manager(opts)
+    existing = manager.service(service_name(app), app.name)
+    service = _draft(manager, existing, app, image, release, config, settings)
+    write_env_file(env_file(settings, release), dict(service.env))
+    deadline = time.monotonic() + opts.deploy_timeout
+    verb = "updating" if existing else "creating"
+    output.line(
+        f"{verb} service {service.name} on {opts.manager}: {service.replicas} replica(s), "
+        f"{opts.publish_mode}-mode ports {_ports(service)}, {opts.order}"
+    )
+    if existing is None:
+        manager.create(service.spec())
+    else:
+        manager.update(existing, service.spec())
+    try:
+        up = rollout.wait_until_serving(
+            manager,
+            service.name,
+            app.name,
+            release.number,
+            service.replicas,
+            release.checks,
+            deadline,
+            opts.deploy_timeout,
+            created=existing is None,
+            output=output,
+        )
+    except BaseException as exc:
+        still = _recover(manager, service, existing is not None, previous, output)
+        if isinstance(exc, DeployFailed):
+            raise DeployFailed(f"{exc}; {still}") from exc
+        raise
+    return [placement for task in up for placement in task.placements()]
+
+
+def _recover(
+    manager: Manager,
+    service: ServiceDraft,
+    existed: bool,
+    previous: Release | None,
+    output: Output,
+) -> str:
+    """Put the swarm back as it was before this deploy; say what serves now."""
+    if not existed:
+        output.line(f"removing service {service.name}")
+        manager.remove(service.name)
+        return "nothing was running"
+    rollout.roll_back(manager, service.name, service.app, service.release, output)
+    deadline = time.monotonic() + manager.options.deploy_timeout
+    back = rollout.wait_until_back(manager, service.name, service.app, deadline)
+    number = (back or {}).get("Spec", {}).get("Labels", {}).get(LABEL_RELEASE, "")
+    if previous is not None and number == str(previous.number):
+        return f"release {previous.number} still serves"
+    return f"the service is back on release {number or '?'}"
+
+
+def _ports(service: ServiceDraft) -> str:
+    return ", ".join(f"{published}->{target}" for target, published in service.ports) or "none"
+
+
+@hookimpl
+def is_current(
+    app: App, source: Source, config: AppConfig, last: Release | None, settings: Settings
+) -> Release | None:
+    """The last release, if the service runs its spec with every replica answering."""
+    if not _selected(settings) or last is None or last.scheduler != NAME:
+        return None
+    if last.tree != source.tree or last.config_digest != config.digest:
+        return None
+    opts = options.load(settings)
+    manager = Manager(opts)
+    found = manager.service(service_name(app), app.name)
+    if found is None:
+        return None
+    spec = found["Spec"]
+    state = (found.get("UpdateStatus") or {}).get("State", "")
+    if spec.get("Labels", {}).get(LABEL_RELEASE) != str(last.number) or state not in (
+        "",
+        "completed",
+        "rollback_completed",
+    ):
+        return None
+    image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
+    if image != node_image(last.image, settings.registry, opts.registry):
+        return None
+    up = [t for t in tasks.serving(tasks.read(manager, found), last.number) if t.answers()]
+    if len(up) < config.replicas:
+        return None
+    return attrs.evolve(last, placements=tuple(p for t in up for p in t.placements()))

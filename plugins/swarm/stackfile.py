@@ -1,0 +1,24 @@
+"""The files kept with a release besides the stack file: its environment, mode 0600."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from nap_core.config import Settings
+from nap_core.model import Release
+
+
+def env_file(settings: Settings, release: Release) -> Path:
+    """Where a release's environment (config vars included) is written, readable by nap alone."""
+    return settings.app_dir(release.app.name) / "releases" / str(release.number) / "env"
+
+
+def write_env_file(path: Path, env: Mapping[str, str]) -> None:
+    """Write ``KEY=VALUE`` lines, created private before a byte is written: values are secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        for key, value in env.items():
+            file.write(f"{key}={value}\n")
