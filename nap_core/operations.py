@@ -105,7 +105,11 @@ def change_config(
     """Set and unset config vars; roll out a release with them if the app runs."""
     for key in [*(set_vars or {}), *(unset or [])]:
         check_config_key(key)
-    state, app = open_app(settings, name)
+    app = App(name)
+    state = State(settings.home)
+    # Config may come before the first push (a database URL the app needs to
+    # start), so an app nap has not seen yet is created here, as by a push.
+    state.ensure_app(app)
     try:
         with app_lock(settings.home, app.name):
             env = state.config(app)
