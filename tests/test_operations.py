@@ -330,3 +330,14 @@ def test_replicas_come_from_scale_then_the_app_section_then_the_default(
     sample_app.serve("hello 2")
     record = nap.deploy_json(app_name, sample_app.path)
     assert len(record["placements"]) == 1
+
+
+def test_config_set_before_the_first_push_applies_from_the_first_deploy(
+    nap: Nap, sample_app: SampleApp, app_name: str, docker_engine: Any
+) -> None:
+    early = nap("config", "set", app_name, "GREETING=hi", check=True)
+    assert "apply from its first deploy" in early.stderr
+
+    nap.deploy_json(app_name, sample_app.path)
+
+    assert container_env(docker_engine, app_name)["GREETING"] == "hi"
