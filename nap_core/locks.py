@@ -19,9 +19,23 @@ def app_lock(home: Path, app: str, waiting: Callable[[], None] | None = None) ->
 
     :param waiting: called once if another deploy holds the lock, before waiting.
     """
-    locks = home / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    fd = os.open(locks / f"{app}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fd = take(home / "locks" / f"{app}.lock", waiting)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def take(path: Path, waiting: Callable[[], None] | None = None) -> int:
+    """Lock ``path`` exclusively, waiting for it if taken; return the locked descriptor.
+
+    The lock lasts until the descriptor is closed (by its last holder, or the kernel
+    when that process exits).
+
+    :param waiting: called once if someone else holds the lock, before waiting.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -29,6 +43,7 @@ def app_lock(home: Path, app: str, waiting: Callable[[], None] | None = None) ->
             if waiting is not None:
                 waiting()
             fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd

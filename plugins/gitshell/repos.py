@@ -6,13 +6,14 @@ Uses only the standard library and the ``git`` command: it runs inside
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shlex
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from nap_core.locks import take
 
 #: The hook every repository gets. It names nap's own interpreter and nothing
 #: else: no app name, no user value, the same bytes for every repository.
@@ -81,17 +82,4 @@ def lock_pushes(home: Path, app: str, waiting: Callable[[], None] | None = None)
     This is not the deploy lock of :mod:`nap_core.locks`: the pre-receive hook
     takes that one while this is held.
     """
-    locks = home / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    fd = os.open(locks / f"{app}.push.lock", os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if waiting is not None:
-                waiting()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return take(home / "locks" / f"{app}.push.lock", waiting)

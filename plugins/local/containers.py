@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from nap_core import health
@@ -34,15 +32,6 @@ def unit_name(app: App, number: int, index: int | None = None) -> str:
     """The unit of a release (a template) or of one of its instances."""
     instance = "" if index is None else str(index)
     return f"{container_prefix(app, number)}@{instance}.service"
-
-
-def write_env_file(path: Path, env: Mapping[str, str]) -> None:
-    """Write ``KEY=VALUE`` lines readable by nap alone: config values are secrets."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        for key, value in env.items():
-            file.write(f"{key}={value}\n")
 
 
 def start(

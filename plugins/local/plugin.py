@@ -13,6 +13,7 @@ import attrs
 
 from nap_core.config import Settings
 from nap_core.engine import docker_client
+from nap_core.envfile import env_file, write_env_file
 from nap_core.errors import DeployFailed
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
@@ -30,11 +31,6 @@ NAME = "local"
 
 def _selected(settings: Settings) -> bool:
     return settings.scheduler == NAME
-
-
-def env_file(settings: Settings, release: Release) -> str:
-    """Where a release's environment (config vars included) is written, mode 0600."""
-    return str(settings.app_dir(release.app.name) / "releases" / str(release.number) / "env")
 
 
 @hookimpl
@@ -56,7 +52,7 @@ def render_units(
         image=image.pinned,
         ports=image.ports,
         host=settings.host,
-        env_file=env_file(settings, release),
+        env_file=str(env_file(settings, release)),
         volumes=[(volume_name(app.name, path), path) for path in image.volumes],
     )
     return [Unit(containers.unit_name(app, release.number), text, "run")]
@@ -78,9 +74,7 @@ def schedule(
         return None
     client = docker_client()
     env = {**dict(image.env), **config.environment}
-    containers.write_env_file(
-        settings.app_dir(app.name) / "releases" / str(release.number) / "env", env
-    )
+    write_env_file(env_file(settings, release), env)
     timeout = settings.deploy_timeout
     deadline = time.monotonic() + timeout
     started = []

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from nap_core.config import Settings
+from nap_core.envfile import env_file, write_env_file
 from nap_core.errors import DeployFailed
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
@@ -29,7 +30,6 @@ from nap_swarm.service import (
     node_image,
     service_name,
 )
-from nap_swarm.stackfile import env_file, write_env_file
 
 NAME = "swarm"
 

@@ -1,4 +1,8 @@
-"""The files kept with a release besides the stack file: its environment, mode 0600."""
+"""A release's environment file: ``KEY=VALUE`` lines, config vars included.
+
+Every scheduler that hands an environment to its engine through a file writes
+it here, created private before a byte is written: config values are secrets.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from nap_core.model import Release
 
 
 def env_file(settings: Settings, release: Release) -> Path:
-    """Where a release's environment (config vars included) is written, readable by nap alone."""
+    """``NAP_HOME/apps/APP/releases/N/env``."""
     return settings.app_dir(release.app.name) / "releases" / str(release.number) / "env"
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
-    """Write ``KEY=VALUE`` lines, created private before a byte is written: values are secrets."""
+    """Write ``KEY=VALUE`` lines into ``path``, mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as file:
