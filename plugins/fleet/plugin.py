@@ -1,0 +1,262 @@
+"""The fleet scheduler's hooks: render_units, schedule, is_current and day-2 operations.
+
+Selected with ``scheduler = "fleet"``; every hook returns None otherwise.
+docs/schedulers/fleet.md is the operator's guide.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+import attrs
+
+from nap_core.config import Settings
+from nap_core.errors import NapError
+from nap_core.hookimpl import hookimpl
+from nap_core.model import App, AppConfig, Image, Instance, Placement, Release, Source, Unit
+from nap_core.output import Output
+from nap_fleet import units as fleet_units
+from nap_fleet.client import LAUNCHED, LOADED, FleetClient, connect
+from nap_fleet.rollout import Rollout, Where, answers, locate
+
+NAME = "fleet"
+
+
+def _selected(settings: Settings) -> bool:
+    return settings.scheduler == NAME
+
+
+def client(settings: Settings) -> FleetClient:
+    """The client of the configured cluster (a seam tests replace)."""
+    return connect(settings)
+
+
+@hookimpl
+def render_units(
+    app: App, image: Image, release: Release, config: AppConfig, settings: Settings
+) -> list[Unit] | None:
+    """The build unit and the run unit template of the release."""
+    if not _selected(settings):
+        return None
+    return fleet_units.render_release(
+        app, image, release, config, settings, taken=serving_ports(settings, app)
+    )
+
+
+def serving_ports(settings: Settings, app: App) -> set[int]:
+    """The host ports of the release that serves now, which the new one must not take."""
+    from nap_core.state import State
+
+    state = State(settings.home)
+    try:
+        current = state.current(app)
+    finally:
+        state.close()
+    return {p.port for p in current.placements} if current else set()
+
+
+@hookimpl
+def schedule(
+    units: list[Unit],
+    app: App,
+    image: Image,
+    release: Release,
+    config: AppConfig,
+    previous: Release | None,
+    settings: Settings,
+    output: Output,
+) -> list[Placement] | None:
+    """Launch one instance per replica, wait until all answer, then destroy the old release."""
+    if not _selected(settings):
+        return None
+    protect(settings, release, units)
+    if settings.get("fleet.build") not in (None, "", "nap"):
+        raise NapError('fleet.build = "cluster" is not supported yet; leave it unset ("nap")')
+    [run] = [unit for unit in units if unit.kind == "run"]
+    ports = fleet_units.published_ports(run.text)
+    count = fleet_units.replicas(app, config, settings)
+    output.line(f"{count} instance(s) of {run.name} on fleet at {settings.get('fleet.endpoint')}")
+    return Rollout(
+        client=client(settings),
+        app=app,
+        number=release.number,
+        text=run.text,
+        count=count,
+        ports=ports,
+        checks=release.checks,
+        timeout=settings.deploy_timeout,
+        output=output,
+    ).run(previous.number if previous else None)
+
+
+def protect(settings: Settings, release: Release, units: list[Unit]) -> None:
+    """Make the release's unit files readable by nap alone: they hold the config vars."""
+    for unit in units:
+        path = release_dir(settings, release) / unit.name
+        if path.exists():
+            os.chmod(path, 0o600)
+
+
+@hookimpl
+def is_current(
+    app: App, source: Source, config: AppConfig, last: Release | None, settings: Settings
+) -> Release | None:
+    """The last release, if it has this tree and config and all its instances run and answer."""
+    if not _selected(settings) or last is None or last.scheduler != NAME:
+        return None
+    if last.tree != source.tree or last.config_digest != config.digest:
+        return None
+    count = fleet_units.replicas(app, config, settings)
+    names = [fleet_units.instance_name(app, last.number, i) for i in range(1, count + 1)]
+    extra = fleet_units.instance_name(app, last.number, count + 1)
+    now = locate(client(settings), [*names, extra])
+    if now[-1].machine or not all(w.running and w.ip for w in now[:-1]):
+        return None  # scaled, or an instance is down: deploy again
+    ports = sorted({p.port for p in last.placements})
+    if not ports or not all(answers(w.ip, port) for w in now[:-1] for port in ports):
+        return None
+    found = [Placement.http(w.unit, w.ip, port) for w in now[:-1] for port in ports]
+    return attrs.evolve(last, placements=tuple(found))
+
+
+@hookimpl
+def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
+    """Every instance of the app fleet knows, with the machine it runs on now."""
+    if not _selected(settings):
+        return None
+    return _instances(client(settings), app, release)
+
+
+def _instances(fleet: FleetClient, app: App, release: Release) -> list[Instance]:
+    names = sorted(
+        (u.name for u in fleet.units() if _is_instance(u.name, app)),
+        key=_instance_order,
+    )
+    port = release.placements[0].port if release.placements else 0
+    return [
+        Instance(
+            name=where.unit,
+            release=fleet_units.release_of(where.unit, app) or 0,
+            state=_state(where),
+            host=where.ip,
+            port=port if where.ip else 0,
+        )
+        for where in locate(fleet, names)
+    ]
+
+
+def _is_instance(name: str, app: App) -> bool:
+    return fleet_units.release_of(name, app) is not None and not name.endswith("@.service")
+
+
+def _instance_order(name: str) -> tuple[int, int]:
+    match = fleet_units.INSTANCE.match(name)
+    assert match is not None
+    return int(match["release"]), int(match["index"] or 0)
+
+
+def _state(where: Where) -> str:
+    if not where.machine:
+        return "unplaced"
+    if where.running:
+        return "running"
+    if where.failed:
+        return "failed"
+    if where.state is None:
+        return "starting"
+    return {"inactive": "stopped", "activating": "starting"}.get(
+        where.state.active, where.state.active
+    )
+
+
+@hookimpl
+def logs(
+    app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
+) -> bool | None:
+    """fleet's API carries no logs; with ``fleet.driver = "etcd"`` fleetctl's journal does."""
+    if not _selected(settings):
+        return None
+    fleet = client(settings)
+    journal = getattr(fleet, "journal", None)
+    names = [i.name for i in _instances(fleet, app, release) if i.release == release.number]
+    if journal is None:
+        first = names[0] if names else fleet_units.instance_name(app, release.number, 1)
+        raise NapError(
+            "fleet's API has no logs: run `fleetctl journal "
+            f"{'-f ' if follow else ''}{first}` where fleetctl reaches the machines over SSH, "
+            'or set fleet.driver = "etcd" so nap runs it'
+        )
+    for name in names:
+        journal(name, lines, follow and len(names) == 1, stream)
+    return True
+
+
+@hookimpl
+def control(
+    app: App, release: Release, action: str, settings: Settings, output: Output
+) -> list[Instance] | None:
+    """Stop (fleet's ``loaded``), start (``launched``) or restart the release's instances."""
+    if not _selected(settings):
+        return None
+    if action not in ("stop", "start", "restart"):
+        raise NapError(f"cannot {action} {app.name}: use stop, start or restart")
+    fleet = client(settings)
+    names = [i.name for i in _instances(fleet, app, release) if i.release == release.number]
+    if not names:
+        raise NapError(f"fleet runs no instance of {app.name} release {release.number}")
+    deadline = time.monotonic() + settings.deploy_timeout
+    if action in ("stop", "restart"):
+        for name in names:
+            fleet.set_state(name, LOADED)
+        _wait(fleet, names, lambda w: not w.running, deadline, "stop")
+    if action in ("start", "restart"):
+        for name in names:
+            fleet.set_state(name, LAUNCHED)
+        _wait(fleet, names, lambda w: w.running, deadline, "start")
+    output.line(f"{action}: {', '.join(names)}")
+    return _instances(fleet, app, release)
+
+
+def _wait(
+    fleet: FleetClient, names: list[str], done: Callable[[Where], bool], deadline: float, what: str
+) -> None:
+    while True:
+        now = locate(fleet, names)
+        if all(done(w) for w in now):
+            return
+        if time.monotonic() > deadline:
+            raise NapError(
+                f"fleet did not {what} every instance in time: " + "; ".join(w.words for w in now)
+            )
+        time.sleep(0.5)
+
+
+@hookimpl
+def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool | None:
+    """Destroy every fleet unit of the app (all releases, build units included)."""
+    if not _selected(settings):
+        return None
+    fleet = client(settings)
+    names = sorted(
+        (u.name for u in fleet.units() if fleet_units.is_app_unit(u.name, app)),
+        key=lambda name: (name.endswith("@.service"), name),
+    )
+    for name in names:
+        fleet.destroy(name)
+    if names:
+        output.line(f"destroyed {', '.join(names)}")
+    if volumes:
+        output.line(
+            "fleet cannot remove volumes: run `docker volume rm` for "
+            f"nap-{app.name}-* on each machine that ran the app"
+        )
+    return True
+
+
+def release_dir(settings: Settings, release: Release) -> Path:
+    """Where a release's units are kept."""
+    return settings.app_dir(release.app.name) / "releases" / str(release.number)
