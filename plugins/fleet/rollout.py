@@ -80,7 +80,9 @@ class Where:
         """How fleet describes the instance, for messages."""
         if not self.machine:
             return (
-                f"{self.unit}: fleet has not scheduled it on any machine (desired {self.desired})"
+                f"{self.unit}: fleet has not scheduled it on any machine "
+                f"(desired {self.desired or 'unknown'}); fewer machines than replicas "
+                "that match its Conflicts and MachineMetadata?"
             )
         state = self.state.words if self.state else "no state reported yet"
         return f"{self.unit} on {self.ip or self.machine[:8]}: {state}"
