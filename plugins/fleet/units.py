@@ -246,7 +246,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
             number, line = pending[0], pending[1] + line
             pending = None
         if line.endswith("\\") and not line.startswith(("#", ";")):
-            pending = (number, line[:-1] + " ")
+            pending = (number, line[:-1].rstrip() + " ")
             continue
         lines.append((number, line))
     if pending is not None:
