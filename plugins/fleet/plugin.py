@@ -19,9 +19,10 @@ from nap_core.errors import NapError
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Instance, Placement, Release, Source, Unit
 from nap_core.output import Output
+from nap_fleet import rollout
 from nap_fleet import units as fleet_units
 from nap_fleet.client import LAUNCHED, LOADED, FleetClient, connect
-from nap_fleet.rollout import Rollout, Where, answers, locate
+from nap_fleet.rollout import Rollout, Where, locate
 
 NAME = "fleet"
 
@@ -90,6 +91,7 @@ def schedule(
         checks=release.checks,
         timeout=settings.deploy_timeout,
         output=output,
+        probe=rollout.answers,
     ).run(previous.number if previous else None)
 
 
@@ -117,7 +119,7 @@ def is_current(
     if now[-1].machine or not all(w.running and w.ip for w in now[:-1]):
         return None  # scaled, or an instance is down: deploy again
     ports = sorted({p.port for p in last.placements})
-    if not ports or not all(answers(w.ip, port) for w in now[:-1] for port in ports):
+    if not ports or not all(rollout.answers(w.ip, port) for w in now[:-1] for port in ports):
         return None
     found = [Placement.http(w.unit, w.ip, port) for w in now[:-1] for port in ports]
     return attrs.evolve(last, placements=tuple(found))

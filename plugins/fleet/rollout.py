@@ -131,6 +131,16 @@ class Rollout:
         says why in fleet's words, and which release still serves.
         """
         still = f"release {previous} still serves" if previous else "nothing was running"
+        # Names in use are refused before any write: those units are not ours to destroy.
+        taken = {u.name for u in self.client.units()} & {
+            template_name(self.app, self.number),
+            *self.names,
+        }
+        if taken:
+            raise DeployFailed(
+                f"fleet already has {', '.join(sorted(taken))}: another nap deploys this app "
+                f"to the same cluster, or a unit was left behind (`fleetctl destroy` it); {still}"
+            )
         try:
             self.submit()
             placed = self.wait()
@@ -146,12 +156,6 @@ class Rollout:
     def submit(self) -> None:
         """Submit the template (the record in fleet) and launch one instance per replica."""
         template = template_name(self.app, self.number)
-        taken = {u.name for u in self.client.units()} & {template, *self.names}
-        if taken:
-            raise FleetError(
-                f"fleet already has {', '.join(sorted(taken))}; another nap deploys this app "
-                "to the same cluster, or a unit was left behind: destroy it with fleetctl"
-            )
         self.client.submit(template, self.text, INACTIVE)
         for name in self.names:
             self.client.submit(name, self.text, LAUNCHED)

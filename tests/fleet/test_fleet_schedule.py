@@ -1,0 +1,291 @@
+"""The exact fleet calls of a deploy, a redeploy, a failed release and an
+unplaceable one, against a recording fake of the client (unit tests of the
+hooks; tests/fleet/test_fleet_cluster.py runs the same against real fleet)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import attrs
+import pytest
+from fake_fleet import FakeFleet
+from sample import APP, CONFIG, IMAGE, RELEASE, settings
+
+from nap_core.errors import DeployFailed, NapError
+from nap_core.model import Placement, Release
+from nap_core.output import Output
+from nap_fleet import plugin, rollout
+
+R1 = [
+    ("submit", "nap-shop-r1@.service", "inactive"),
+    ("submit", "nap-shop-r1@1.service", "launched"),
+    ("submit", "nap-shop-r1@2.service", "launched"),
+]
+
+
+@pytest.fixture
+def fleet(monkeypatch: pytest.MonkeyPatch) -> FakeFleet:
+    fake = FakeFleet(machines=3)
+    monkeypatch.setattr(plugin, "client", lambda settings: fake)
+    monkeypatch.setattr(rollout, "answers", lambda host, port: True)
+    monkeypatch.setattr(rollout, "POLL", 0.01)
+    monkeypatch.setattr(rollout, "SETTLE", 0.0)
+    return fake
+
+
+def deploy(
+    home: Path, number: int, previous: Release | None = None, replicas: str = "2"
+) -> tuple[list[Placement], str]:
+    config = settings(home, replicas=replicas)
+    config = attrs.evolve(config, environ={"NAP_DEPLOY_TIMEOUT": "0.5"})
+    release = attrs.evolve(RELEASE, number=number)
+    units = plugin.render_units(
+        app=APP, image=IMAGE, release=release, config=CONFIG, settings=config
+    )
+    assert units is not None
+    stream = io.StringIO()
+    placements = plugin.schedule(
+        units=units,
+        app=APP,
+        image=IMAGE,
+        release=release,
+        config=CONFIG,
+        previous=previous,
+        settings=config,
+        output=Output(stream),
+    )
+    assert placements is not None
+    return placements, stream.getvalue()
+
+
+def test_a_first_deploy_submits_the_template_and_launches_each_replica(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    placements, _ = deploy(tmp_path, 1)
+
+    assert fleet.calls[0] == ("units",)  # names in use are refused before any write
+    assert fleet.writes == R1
+    assert placements == [
+        Placement.http("nap-shop-r1@1.service", "10.0.0.1", 8080),
+        Placement.http("nap-shop-r1@2.service", "10.0.0.2", 8080),
+    ]
+
+
+def test_a_redeploy_launches_new_names_then_destroys_the_old_units(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    deploy(tmp_path, 1)
+    previous = attrs.evolve(RELEASE, number=1)
+    del fleet.calls[:]
+
+    placements, out = deploy(tmp_path, 2, previous)
+
+    assert fleet.writes == [
+        ("submit", "nap-shop-r2@.service", "inactive"),
+        ("submit", "nap-shop-r2@1.service", "launched"),
+        ("submit", "nap-shop-r2@2.service", "launched"),
+        ("destroy", "nap-shop-r1@1.service"),
+        ("destroy", "nap-shop-r1@2.service"),
+        ("destroy", "nap-shop-r1@.service"),
+    ]
+    assert [p.unit for p in placements] == ["nap-shop-r2@1.service", "nap-shop-r2@2.service"]
+    assert "destroying nap-shop-r1@1.service" in out
+    assert sorted(fleet.registry) == [
+        "nap-shop-r2@.service",
+        "nap-shop-r2@1.service",
+        "nap-shop-r2@2.service",
+    ]
+
+
+def test_a_failed_release_is_destroyed_and_the_old_one_kept(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    deploy(tmp_path, 1)
+    fleet.failing = ("nap-shop-r2@",)
+    del fleet.calls[:]
+
+    with pytest.raises(DeployFailed) as failed:
+        deploy(tmp_path, 2, attrs.evolve(RELEASE, number=1))
+
+    assert fleet.writes == [
+        ("submit", "nap-shop-r2@.service", "inactive"),
+        ("submit", "nap-shop-r2@1.service", "launched"),
+        ("submit", "nap-shop-r2@2.service", "launched"),
+        ("destroy", "nap-shop-r2@1.service"),
+        ("destroy", "nap-shop-r2@2.service"),
+        ("destroy", "nap-shop-r2@.service"),
+    ]
+    assert str(failed.value) == (
+        "release 2 failed: nap-shop-r2@1.service on 10.0.0.1: loaded/failed/failed; "
+        "release 1 still serves"
+    )
+    assert sorted(fleet.registry) == [
+        "nap-shop-r1@.service",
+        "nap-shop-r1@1.service",
+        "nap-shop-r1@2.service",
+    ]
+
+
+def test_more_replicas_than_machines_fails_in_time_and_leaves_nothing(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    with pytest.raises(DeployFailed) as failed:
+        deploy(tmp_path, 1, replicas="4")
+
+    assert fleet.writes == [
+        ("submit", "nap-shop-r1@.service", "inactive"),
+        *[("submit", f"nap-shop-r1@{i}.service", "launched") for i in range(1, 5)],
+        *[("destroy", f"nap-shop-r1@{i}.service") for i in range(1, 5)],
+        ("destroy", "nap-shop-r1@.service"),
+    ]
+    message = str(failed.value)
+    assert message.startswith("release 1 was not up within 0.5 s: nap-shop-r1@4.service: ")
+    assert "fleet has not scheduled it on any machine (desired launched)" in message
+    assert message.endswith("; nothing was running")
+    assert fleet.registry == {}
+
+
+def test_an_instance_that_never_answers_fails_the_release(
+    fleet: FakeFleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollout, "answers", lambda host, port: host != "10.0.0.2")
+
+    with pytest.raises(DeployFailed, match=r"nap-shop-r1@2.service on 10.0.0.2: loaded/active"):
+        deploy(tmp_path, 1)
+
+    assert fleet.registry == {}
+
+
+def test_a_name_fleet_already_holds_is_refused_before_any_write(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    fleet.submit("nap-shop-r1@1.service", "[Service]\nExecStart=/bin/true\n", "inactive")
+    del fleet.calls[:]
+
+    with pytest.raises(DeployFailed, match=r"fleet already has nap-shop-r1@1\.service"):
+        deploy(tmp_path, 1)
+
+    assert fleet.writes == []  # not even a destroy: that unit is not this deploy's
+
+
+def test_the_release_files_holding_config_values_are_private(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    config = settings(tmp_path)
+    release_dir = config.app_dir("shop") / "releases" / "1"
+    release_dir.mkdir(parents=True)
+    for name in ("nap-shop-r1@.service", "nap-shop-r1-build.service"):
+        (release_dir / name).write_text("x")
+
+    deploy(tmp_path, 1)
+
+    for path in release_dir.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_is_current_and_instances_read_fleet(fleet: FakeFleet, tmp_path: Path) -> None:
+    placements, _ = deploy(tmp_path, 1)
+    config = settings(tmp_path, replicas="2")
+    last = attrs.evolve(
+        RELEASE, number=1, config_digest=CONFIG.digest, placements=tuple(placements)
+    )
+    source = plugin.Source(app=APP, revision=RELEASE.revision, tree=RELEASE.tree, path=tmp_path)
+
+    assert plugin.is_current(app=APP, source=source, config=CONFIG, last=last, settings=config)
+    found = plugin.instances(app=APP, release=last, settings=config)
+    assert [(i.name, i.state, i.url) for i in found or []] == [
+        ("nap-shop-r1@1.service", "running", "http://10.0.0.1:8080"),
+        ("nap-shop-r1@2.service", "running", "http://10.0.0.2:8080"),
+    ]
+
+    # fleet moves an instance (its machine died): instances say where it runs now.
+    fleet.registry["nap-shop-r1@1.service"] = attrs.evolve(
+        fleet.registry["nap-shop-r1@1.service"], machine="m3"
+    )
+    found = plugin.instances(app=APP, release=last, settings=config)
+    assert found is not None and found[0].url == "http://10.0.0.3:8080"
+
+    fleet.failing = ("nap-shop-r1@2",)
+    assert (
+        plugin.is_current(app=APP, source=source, config=CONFIG, last=last, settings=config) is None
+    )
+    scaled = settings(tmp_path, replicas="3")
+    fleet.failing = ()
+    assert (
+        plugin.is_current(app=APP, source=source, config=CONFIG, last=last, settings=scaled) is None
+    )
+
+
+def test_control_and_destroy(fleet: FakeFleet, tmp_path: Path) -> None:
+    deploy(tmp_path, 1)
+    config = settings(tmp_path)
+    last = attrs.evolve(RELEASE, number=1)
+    del fleet.calls[:]
+
+    stopped = plugin.control(
+        app=APP, release=last, action="stop", settings=config, output=Output(io.StringIO())
+    )
+
+    assert fleet.writes == [
+        ("set_state", "nap-shop-r1@1.service", "loaded"),
+        ("set_state", "nap-shop-r1@2.service", "loaded"),
+    ]
+    assert [i.state for i in stopped or []] == ["stopped", "stopped"]
+    del fleet.calls[:]
+
+    assert plugin.destroy(app=APP, settings=config, volumes=False, output=Output(io.StringIO()))
+    assert fleet.writes == [
+        ("destroy", "nap-shop-r1@1.service"),
+        ("destroy", "nap-shop-r1@2.service"),
+        ("destroy", "nap-shop-r1@.service"),
+    ]
+
+
+def test_logs_through_the_api_say_how_to_read_them(fleet: FakeFleet, tmp_path: Path) -> None:
+    deploy(tmp_path, 1)
+
+    with pytest.raises(NapError, match=r"fleetctl journal nap-shop-r1@1.service"):
+        plugin.logs(
+            app=APP,
+            release=attrs.evolve(RELEASE, number=1),
+            settings=settings(tmp_path),
+            follow=False,
+            lines=10,
+            stream=io.StringIO(),
+        )
+
+
+def test_every_hook_is_silent_when_fleet_is_not_the_scheduler(tmp_path: Path) -> None:
+    other = attrs.evolve(settings(tmp_path), environ={"NAP_SCHEDULER": "local"})
+    out = Output(io.StringIO())
+    release = attrs.evolve(RELEASE, number=1)
+
+    assert (
+        plugin.render_units(app=APP, image=IMAGE, release=release, config=CONFIG, settings=other)
+        is None
+    )
+    assert (
+        plugin.schedule(
+            units=[],
+            app=APP,
+            image=IMAGE,
+            release=release,
+            config=CONFIG,
+            previous=None,
+            settings=other,
+            output=out,
+        )
+        is None
+    )
+    assert plugin.instances(app=APP, release=release, settings=other) is None
+    assert (
+        plugin.control(app=APP, release=release, action="stop", settings=other, output=out) is None
+    )
+    assert plugin.destroy(app=APP, settings=other, volumes=True, output=out) is None
+    assert (
+        plugin.logs(
+            app=APP, release=release, settings=other, follow=False, lines=1, stream=io.StringIO()
+        )
+        is None
+    )
