@@ -44,20 +44,30 @@ def render_units(
     if not _selected(settings):
         return None
     return fleet_units.render_release(
-        app, image, release, config, settings, taken=serving_ports(settings, app)
+        app, image, release, config, settings, taken=serving_ports(settings)
     )
 
 
-def serving_ports(settings: Settings, app: App) -> set[int]:
-    """The host ports of the release that serves now, which the new one must not take."""
+def serving_ports(settings: Settings) -> set[int]:
+    """The host ports the serving fleet releases of every app publish.
+
+    Apps share the machines, so a new release must take none of them: not its
+    own app's (old and new run side by side until the new one answers) nor
+    another app's.
+    """
     from nap_core.state import State
 
     state = State(settings.home)
     try:
-        current = state.current(app)
+        serving = [state.current(App(row["name"])) for row in state.apps() if row["current"]]
     finally:
         state.close()
-    return {p.port for p in current.placements} if current else set()
+    return {
+        placement.port
+        for release in serving
+        if release is not None and release.scheduler == NAME
+        for placement in release.placements
+    }
 
 
 @hookimpl

@@ -115,20 +115,22 @@ def machine_image(image: Image, settings: Settings) -> str:
     return f"{repository}@{image.digest}"
 
 
-def host_ports(ports: tuple[int, ...], taken: set[int], offset: int) -> list[tuple[int, int]]:
+def host_ports(ports: tuple[int, ...], taken: set[int]) -> list[tuple[int, int]]:
     """``(host port, container port)`` pairs for a release.
 
-    Each container port is published on the same host port, unless the release
-    that serves now holds it: old and new instances run side by side on one
-    machine until the new ones answer, so a release then takes ``port + offset``
-    (``port - offset`` where that would pass 65535). Releases alternate
-    between the two.
+    Each container port is published on the same host port unless a serving
+    release (this app's, which runs beside the new one until it answers, or
+    another app's) holds it; then on the next free port above it.
     """
+    used = set(taken)
     pairs = []
     for port in ports:
         host = port
-        if host in taken:
-            host = port + offset if port + offset <= 65535 else port - offset
+        while host in used:
+            host += 1
+        if host > 65535:
+            raise NapError(f"no free host port at or above {port} for the fleet units")
+        used.add(host)
         pairs.append((host, port))
     return pairs
 
@@ -145,14 +147,6 @@ def published_ports(text: str) -> tuple[int, ...]:
             "so nap cannot tell where it answers; check NAP_HOME/templates/fleet/run.service"
         )
     return ports
-
-
-def port_offset(settings: Settings) -> int:
-    """``fleet.port_offset``: how far the alternate host port is (default 10000)."""
-    value = int(settings.number("fleet.port_offset", 10000.0))
-    if not 0 < value < 65535:
-        raise NapError(f"fleet.port_offset must be between 1 and 65534, not {value}")
-    return value
 
 
 def environment_lines(env: Mapping[str, str]) -> list[str]:
@@ -177,7 +171,7 @@ def render_release(
 ) -> list[Unit]:
     """The build unit and the run unit template of a release.
 
-    ``taken``: the host ports the serving release publishes (see :func:`host_ports`).
+    ``taken``: the host ports serving releases publish (see :func:`host_ports`).
     """
     env = {**dict(image.env), **config.environment}
     common: dict[str, Any] = {
@@ -203,7 +197,7 @@ def render_release(
         prefix=prefix(app, release.number),
         container=prefix(app, release.number),
         image=machine_image(image, settings),
-        ports=host_ports(image.ports, taken or set(), port_offset(settings)),
+        ports=host_ports(image.ports, taken or set()),
         environment=environment_lines(env),
         env_names=list(env),
         volumes=[(volume_name(app.name, path), path) for path in image.volumes],

@@ -129,12 +129,15 @@ def test_without_fleet_registry_machines_use_the_registry(tmp_path: Path) -> Non
     assert f"docker pull 127.0.0.1:5000/shop@{IMAGE.digest}" in run
 
 
-def test_a_release_beside_a_serving_one_takes_the_alternate_port(tmp_path: Path) -> None:
-    run = units.render_release(APP, IMAGE, RELEASE, CONFIG, settings(tmp_path), taken={8080})[1]
+def test_a_release_beside_serving_ones_takes_the_next_free_port(tmp_path: Path) -> None:
+    taken = {8080, 8081}
+    run = units.render_release(APP, IMAGE, RELEASE, CONFIG, settings(tmp_path), taken=taken)[1]
 
-    assert "--publish ${COREOS_PUBLIC_IPV4}:18080:8080" in run.text
-    assert units.published_ports(run.text) == (18080,)
-    assert units.host_ports((60000,), {60000}, 10000) == [(50000, 60000)]
+    assert "--publish ${COREOS_PUBLIC_IPV4}:8082:8080" in run.text
+    assert units.published_ports(run.text) == (8082,)
+    assert units.host_ports((8080, 8081), {8080}) == [(8081, 8080), (8082, 8081)]
+    with pytest.raises(NapError, match="no free host port"):
+        units.host_ports((65535,), {65535})
 
 
 def test_config_values_are_quoted_for_systemd() -> None:
