@@ -2,7 +2,7 @@
 
 Runs when NAP_TEST_FLEET_ENDPOINT names a cluster of at least 3 machines:
 a fleet API URL, or an etcd URL with NAP_TEST_FLEET_DRIVER=etcd (and fleetctl
-on PATH or in NAP_TEST_FLEETCTL). NAP_TEST_FLEET_REGISTRY is the registry as the
+on PATH or in NAP_TEST_FLEET_FLEETCTL). NAP_TEST_FLEET_REGISTRY is the registry as the
 machines reach it, when that differs from 127.0.0.1:5000.
 """
 
