@@ -85,8 +85,7 @@ def schedule(
     if not _selected(settings):
         return None
     protect(settings, release, units)
-    if settings.get("fleet.build") not in (None, "", "nap"):
-        raise NapError('fleet.build = "cluster" is not supported yet; leave it unset ("nap")')
+    check_settings(settings)
     [run] = [unit for unit in units if unit.kind == "run"]
     ports = fleet_units.published_ports(run.text)
     count = fleet_units.replicas(app, config, settings)
@@ -113,12 +112,30 @@ def protect(settings: Settings, release: Release, units: list[Unit]) -> None:
             os.chmod(path, 0o600)
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuse what this plugin cannot do, before anything is built."""
+    settings.require("fleet.endpoint")
+    build = settings.get("fleet.build") or "nap"
+    if build == "cluster":
+        # A pushed revision sits in git's quarantine until pre-receive accepts it,
+        # so no machine can fetch it from nap's repository while the deploy runs.
+        raise NapError(
+            'fleet.build = "cluster" is not supported yet: unset it, nap builds and publishes '
+            "the image and the machines pull it"
+        )
+    if build != "nap":
+        raise NapError(f'fleet.build must be "nap", not {build!r}')
+
+
 @hookimpl
 def is_current(
     app: App, source: Source, config: AppConfig, last: Release | None, settings: Settings
 ) -> Release | None:
     """The last release, if it has this tree and config and all its instances run and answer."""
-    if not _selected(settings) or last is None or last.scheduler != NAME:
+    if not _selected(settings):
+        return None
+    check_settings(settings)  # is_current runs before the build: fail before building
+    if last is None or last.scheduler != NAME:
         return None
     if last.tree != source.tree or last.config_digest != config.digest:
         return None

@@ -289,3 +289,14 @@ def test_every_hook_is_silent_when_fleet_is_not_the_scheduler(tmp_path: Path) ->
         )
         is None
     )
+
+
+def test_settings_it_cannot_honour_fail_before_the_build(tmp_path: Path) -> None:
+    source = plugin.Source(app=APP, revision=RELEASE.revision, tree=RELEASE.tree, path=tmp_path)
+    cluster = settings(tmp_path, build="cluster")
+    nowhere = attrs.evolve(settings(tmp_path), environ={"NAP_FLEET_ENDPOINT": ""})
+
+    with pytest.raises(NapError, match=r'fleet\.build = "cluster" is not supported'):
+        plugin.is_current(app=APP, source=source, config=CONFIG, last=None, settings=cluster)
+    with pytest.raises(NapError, match=r"fleet\.endpoint is not configured"):
+        plugin.is_current(app=APP, source=source, config=CONFIG, last=None, settings=nowhere)

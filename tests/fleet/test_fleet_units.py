@@ -178,3 +178,10 @@ def test_unit_names_parse_back() -> None:
     assert units.release_of("nap-shop-2-r3@1.service", APP) is None
     assert units.is_app_unit("nap-shop-r12-build.service", APP)
     assert not units.is_app_unit("nap-shopping-r1@1.service", APP)
+
+
+def test_the_docs_show_the_units_exactly_as_rendered() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "schedulers" / "fleet.md").read_text()
+
+    for name in ("run.service", "build.service"):
+        assert (GOLDEN / name).read_text() in docs, f"docs/schedulers/fleet.md: update {name}"
