@@ -115,16 +115,36 @@ def protect(settings: Settings, release: Release, units: list[Unit]) -> None:
 def check_settings(settings: Settings) -> None:
     """Refuse what this plugin cannot do, before anything is built."""
     settings.require("fleet.endpoint")
-    build = settings.get("fleet.build") or "nap"
-    if build == "cluster":
-        # A pushed revision sits in git's quarantine until pre-receive accepts it,
-        # so no machine can fetch it from nap's repository while the deploy runs.
-        raise NapError(
-            'fleet.build = "cluster" is not supported yet: unset it, nap builds and publishes '
-            "the image and the machines pull it"
-        )
-    if build != "nap":
-        raise NapError(f'fleet.build must be "nap", not {build!r}')
+    build_mode(settings)
+
+
+def build_mode(settings: Settings) -> str:
+    """``fleet.build``: ``nap`` (nap builds and publishes) or ``cluster`` (a machine does)."""
+    mode = settings.get("fleet.build") or "nap"
+    if mode not in ("nap", "cluster"):
+        raise NapError(f'fleet.build must be "nap" or "cluster", not {mode!r}')
+    return mode
+
+
+@hookimpl(tryfirst=True)
+def build(
+    app: App, source: Source, app_type: str, release: Release, settings: Settings, output: Output
+) -> Image | None:
+    """With ``fleet.build = "cluster"``, run the build unit on a machine (Dockerfile apps)."""
+    if not _selected(settings) or build_mode(settings) != "cluster" or app_type != "dockerfile":
+        return None
+    from nap_fleet import cluster_build
+
+    return cluster_build.build(client(settings), app, source, release, settings, output)
+
+
+@hookimpl(tryfirst=True)
+def publish(image: Image, settings: Settings, output: Output) -> Image | None:
+    """An image the build unit built is in the registry already, pinned by its digest."""
+    if not _selected(settings) or build_mode(settings) != "cluster" or not image.digest:
+        return None
+    output.line(f"digest {image.digest} (pushed by the build unit)")
+    return image
 
 
 @hookimpl

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
@@ -161,6 +160,35 @@ def environment_lines(env: Mapping[str, str]) -> list[str]:
     return lines
 
 
+def render_build(app: App, release: Release, settings: Settings, source: str = "") -> Unit:
+    """The build unit: build ``source`` (a build context URL) and push it as ``APP:N``.
+
+    Without ``source`` it names the revision in ``fleet.source`` (a git URL),
+    the record of how the release can be built.
+    """
+    if not source:
+        repo = settings.get("fleet.source") or f"git://{settings.host}/{app.name}.git"
+        source = f"{repo}#{release.revision}"
+    text = render(
+        settings,
+        PLUGIN,
+        PACKAGE,
+        "build.service",
+        app=app.name,
+        release=release.number,
+        revision=release.revision,
+        metadata=metadata(app, settings),
+        tag=build_tag(app, release, settings),
+        source=source,
+    )
+    return Unit(build_name(app, release.number), text, "build")
+
+
+def build_tag(app: App, release: Release, settings: Settings) -> str:
+    """``REGISTRY/APP:N`` in the registry as the machines see it."""
+    return f"{registry(settings)}/{app.name}:{release.number}"
+
+
 def render_release(
     app: App,
     image: Image,
@@ -174,26 +202,15 @@ def render_release(
     ``taken``: the host ports serving releases publish (see :func:`host_ports`).
     """
     env = {**dict(image.env), **config.environment}
-    common: dict[str, Any] = {
-        "app": app.name,
-        "release": release.number,
-        "revision": release.revision,
-        "metadata": metadata(app, settings),
-    }
-    build = render(
-        settings,
-        PLUGIN,
-        PACKAGE,
-        "build.service",
-        tag=f"{registry(settings)}/{app.name}:{release.number}",
-        source=settings.get("fleet.source") or f"git://{settings.host}/{app.name}.git",
-        **common,
-    )
     run = render(
         settings,
         PLUGIN,
         PACKAGE,
         "run.service",
+        app=app.name,
+        release=release.number,
+        revision=release.revision,
+        metadata=metadata(app, settings),
         prefix=prefix(app, release.number),
         container=prefix(app, release.number),
         image=machine_image(image, settings),
@@ -201,10 +218,9 @@ def render_release(
         environment=environment_lines(env),
         env_names=list(env),
         volumes=[(volume_name(app.name, path), path) for path in image.volumes],
-        **common,
     )
     return [
-        Unit(build_name(app, release.number), build, "build"),
+        render_build(app, release, settings),
         Unit(template_name(app, release.number), run, "run"),
     ]
 

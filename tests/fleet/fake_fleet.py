@@ -45,6 +45,8 @@ class FakeFleet:
                 found.append(UnitState(unit.name, unit.machine, "loaded", "inactive", "dead"))
             elif unit.name.startswith(self.failing):
                 found.append(UnitState(unit.name, unit.machine, "loaded", "failed", "failed"))
+            elif unit.name.endswith("-build.service"):  # a oneshot that has finished
+                found.append(UnitState(unit.name, unit.machine, "loaded", "active", "exited"))
             else:
                 found.append(UnitState(unit.name, unit.machine, "loaded", "active", "running"))
         return found

@@ -8,6 +8,7 @@ machines reach it, when that differs from 127.0.0.1:5000.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -190,3 +191,28 @@ def test_more_replicas_than_machines_fails_cleanly(
     assert error.endswith("; nothing was running")
     assert time.monotonic() - started < 120
     assert app_units(fleet, app_name) == []
+
+
+def test_a_cluster_build_builds_on_a_machine(
+    fleet_nap: Nap, fleet: FleetClient, sample_app: SampleApp, app_name: str
+) -> None:
+    # The machines fetch the build context from nap at NAP_TEST_FLEET_CONTEXT_ADDRESS.
+    address = os.environ.get("NAP_TEST_FLEET_CONTEXT_ADDRESS", "127.0.0.1")
+
+    result = fleet_nap(
+        "deploy",
+        app_name,
+        str(sample_app.path),
+        "--json",
+        NAP_FLEET_BUILD="cluster",
+        NAP_FLEET_CONTEXT_ADDRESS=address,
+        check=True,
+    )
+
+    assert f"building on the cluster: nap-{app_name}-r1-build.service" in result.stderr
+    assert "(pushed by the build unit)" in result.stderr
+    record = json.loads(result.stdout)
+    assert record["image"].startswith(f"127.0.0.1:5000/{app_name}@sha256:")
+    for url in urls(record):
+        assert http_get(url) == "hello 1"
+    assert f"nap-{app_name}-r1-build.service" not in app_units(fleet, app_name)

@@ -293,10 +293,78 @@ def test_every_hook_is_silent_when_fleet_is_not_the_scheduler(tmp_path: Path) ->
 
 def test_settings_it_cannot_honour_fail_before_the_build(tmp_path: Path) -> None:
     source = plugin.Source(app=APP, revision=RELEASE.revision, tree=RELEASE.tree, path=tmp_path)
-    cluster = settings(tmp_path, build="cluster")
+    cluster = settings(tmp_path, build="elsewhere")
     nowhere = attrs.evolve(settings(tmp_path), environ={"NAP_FLEET_ENDPOINT": ""})
 
-    with pytest.raises(NapError, match=r'fleet\.build = "cluster" is not supported'):
+    with pytest.raises(
+        NapError, match=r'fleet\.build must be "nap" or "cluster", not \'elsewhere\''
+    ):
         plugin.is_current(app=APP, source=source, config=CONFIG, last=None, settings=cluster)
     with pytest.raises(NapError, match=r"fleet\.endpoint is not configured"):
         plugin.is_current(app=APP, source=source, config=CONFIG, last=None, settings=nowhere)
+
+
+def test_a_cluster_build_runs_the_build_unit_then_reads_the_registry(
+    fleet: FakeFleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nap_fleet import cluster_build
+
+    monkeypatch.setattr(cluster_build, "registry_image", lambda app, release, settings: IMAGE)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "Dockerfile").write_text("FROM scratch\n")
+    source = plugin.Source(app=APP, revision=RELEASE.revision, tree=RELEASE.tree, path=tree)
+    config = settings(tmp_path, build="cluster", context_address="127.0.0.1")
+    stream = io.StringIO()
+
+    image = plugin.build(
+        app=APP,
+        source=source,
+        app_type="dockerfile",
+        release=RELEASE,
+        settings=config,
+        output=Output(stream),
+    )
+
+    assert image == IMAGE
+    assert fleet.writes == [
+        ("submit", "nap-shop-r3-build.service", "launched"),
+        ("destroy", "nap-shop-r3-build.service"),
+    ]
+    text = fleet.texts["nap-shop-r3-build.service"]
+    assert "--tag 10.77.0.1:5000/shop:3" in text
+    assert " http://127.0.0.1:" in text and ".tar.gz\n" in text
+    assert "built and pushed on 10.0.0.1" in stream.getvalue()
+    assert plugin.publish(image=IMAGE, settings=config, output=Output(stream)) == IMAGE
+    # Without fleet.build = "cluster" the dockerfile and registry plugins answer.
+    assert (
+        plugin.build(
+            app=APP,
+            source=source,
+            app_type="dockerfile",
+            release=RELEASE,
+            settings=settings(tmp_path),
+            output=Output(stream),
+        )
+        is None
+    )
+
+
+def test_the_build_context_is_served_at_its_token_url_only(tmp_path: Path) -> None:
+    import tarfile
+    import urllib.error
+    import urllib.request
+
+    from nap_fleet import cluster_build
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    with cluster_build.serve_context(
+        tmp_path, settings(tmp_path, context_address="127.0.0.1")
+    ) as url:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            data = response.read()
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(url.rsplit("/", 1)[0] + "/other.tar.gz", timeout=5)
+
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        assert tar.getnames() == ["Dockerfile"]
