@@ -19,7 +19,7 @@ import attrs
 
 from nap_core.config import Settings
 from nap_core.errors import NapError
-from nap_fleet.units import options
+from nap_fleet.units import PUBLISH, options
 
 #: fleet's desired states: submitted, loaded on a machine, running.
 INACTIVE, LOADED, LAUNCHED = "inactive", "loaded", "launched"
@@ -37,6 +37,8 @@ class FleetUnit:
     desired: str
     current: str = ""
     machine: str = ""
+    #: host ports its ExecStart publishes on the machine's public IP, where known
+    ports: tuple[int, ...] = ()
 
 
 @attrs.frozen
@@ -102,6 +104,7 @@ class ApiClient:
                 desired=item.get("desiredState", ""),
                 current=item.get("currentState", ""),
                 machine=item.get("machineID", ""),
+                ports=_published(item.get("options") or []),
             )
             for item in self._pages("/units", "units")
         ]
@@ -179,6 +182,16 @@ class ApiClient:
 
 class _NotFound(FleetError):
     pass
+
+
+def _published(options: list[dict[str, str]]) -> tuple[int, ...]:
+    """Host ports a unit publishes, from its ExecStart options (nap's units, or alike)."""
+    return tuple(
+        int(host)
+        for option in options
+        if option.get("name") == "ExecStart"
+        for host, _ in PUBLISH.findall(option.get("value", ""))
+    )
 
 
 def _quote(name: str) -> str:

@@ -21,7 +21,7 @@ from nap_core.model import App, AppConfig, Image, Instance, Placement, Release, 
 from nap_core.output import Output
 from nap_fleet import rollout
 from nap_fleet import units as fleet_units
-from nap_fleet.client import LAUNCHED, LOADED, FleetClient, connect
+from nap_fleet.client import INACTIVE, LAUNCHED, LOADED, FleetClient, connect
 from nap_fleet.rollout import Rollout, Where, locate
 
 NAME = "fleet"
@@ -43,9 +43,17 @@ def render_units(
     """The build unit and the run unit template of the release."""
     if not _selected(settings):
         return None
-    return fleet_units.render_release(
-        app, image, release, config, settings, taken=serving_ports(settings)
-    )
+    taken = serving_ports(settings) | fleet_ports(client(settings))
+    return fleet_units.render_release(app, image, release, config, settings, taken=taken)
+
+
+def fleet_ports(fleet: FleetClient) -> set[int]:
+    """Host ports that units fleet runs publish: another nap's apps, or hand-made units.
+
+    Known with the API driver, which returns each unit's options; fleetctl's
+    listings do not, so with the etcd driver only nap's own state counts.
+    """
+    return {port for unit in fleet.units() if unit.desired != INACTIVE for port in unit.ports}
 
 
 def serving_ports(settings: Settings) -> set[int]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
+import attrs
+
 from nap_fleet.client import INACTIVE, LAUNCHED, FleetUnit, Machine, UnitState
-from nap_fleet.units import options
+from nap_fleet.units import options, published_ports
 
 READS = ("units", "states", "machines")
 
@@ -59,14 +61,15 @@ class FakeFleet:
         self.calls.append(("submit", name, desired))
         assert name not in self.registry, f"{name} submitted twice"
         self.texts[name] = text
-        self.registry[name] = FleetUnit(name, desired, INACTIVE, "")
+        ports = published_ports(text) if "--publish" in text else ()
+        self.registry[name] = FleetUnit(name, desired, INACTIVE, "", ports)
         if desired != INACTIVE:
             self._place(name, desired)
 
     def set_state(self, name: str, desired: str) -> None:
         self.calls.append(("set_state", name, desired))
         unit = self.registry[name]
-        self.registry[name] = FleetUnit(name, desired, desired, unit.machine)
+        self.registry[name] = attrs.evolve(unit, desired=desired, current=desired)
 
     def destroy(self, name: str) -> None:
         self.calls.append(("destroy", name))
@@ -77,5 +80,7 @@ class FakeFleet:
         for machine in self.machine_list:
             there = [u.name for u in self.registry.values() if u.machine == machine.id]
             if not any(fnmatch.fnmatch(other, glob) for other in there for glob in conflicts):
-                self.registry[name] = FleetUnit(name, desired, desired, machine.id)
+                self.registry[name] = attrs.evolve(
+                    self.registry[name], current=desired, machine=machine.id
+                )
                 return

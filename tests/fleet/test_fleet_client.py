@@ -70,7 +70,21 @@ def test_lists_follow_every_page(api: tuple[ApiClient, Any]) -> None:
         ("GET", "/fleet/v1/units"): (
             200,
             {
-                "units": [{"name": "a.service", "desiredState": "launched", "machineID": "m1"}],
+                "units": [
+                    {
+                        "name": "a.service",
+                        "desiredState": "launched",
+                        "machineID": "m1",
+                        "options": [
+                            {
+                                "section": "Service",
+                                "name": "ExecStart",
+                                "value": "/usr/bin/docker run"
+                                " --publish ${COREOS_PUBLIC_IPV4}:8081:8080 x",
+                            }
+                        ],
+                    }
+                ],
                 "nextPageToken": "p2",
             },
         ),
@@ -99,7 +113,7 @@ def test_lists_follow_every_page(api: tuple[ApiClient, Any]) -> None:
     }
 
     assert client.units() == [
-        FleetUnit("a.service", "launched", "", "m1"),
+        FleetUnit("a.service", "launched", "", "m1", (8081,)),
         FleetUnit("b.service", "inactive", "", ""),
     ]
     assert client.states() == [UnitState("a.service", "m1", "loaded", "active", "running")]

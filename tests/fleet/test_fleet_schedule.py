@@ -368,3 +368,16 @@ def test_the_build_context_is_served_at_its_token_url_only(tmp_path: Path) -> No
 
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         assert tar.getnames() == ["Dockerfile"]
+
+
+def test_a_release_avoids_host_ports_other_units_publish(fleet: FakeFleet, tmp_path: Path) -> None:
+    # Another nap (or an operator) runs a unit publishing 8080 on the machines.
+    fleet.submit(
+        "other.service",
+        "[Service]\nExecStart=/usr/bin/docker run --publish ${COREOS_PUBLIC_IPV4}:8080:80 x\n",
+        "launched",
+    )
+
+    placements, _ = deploy(tmp_path, 1)
+
+    assert {p.port for p in placements} == {8081}

@@ -13,19 +13,17 @@ import pytest
 from sample import APP, CONFIG, GOLDEN, IMAGE, RELEASE, settings
 
 from nap_core.errors import NapError
+from nap_core.model import Unit
 from nap_fleet import units
-from nap_fleet.plugin import render_units
 
 #: NAP_UPDATE_GOLDEN=1 rewrites the golden files after a deliberate template change.
 UPDATE = os.environ.get("NAP_UPDATE_GOLDEN") == "1"
 
 
-def rendered(tmp_path: Path) -> dict[str, str]:
-    found = render_units(
-        app=APP, image=IMAGE, release=RELEASE, config=CONFIG, settings=settings(tmp_path)
-    )
-    assert found is not None
-    return {unit.kind: unit for unit in found}  # type: ignore[misc]
+def rendered(tmp_path: Path) -> dict[str, Unit]:
+    """The sample's units, as the hook renders them with no port taken."""
+    found = units.render_release(APP, IMAGE, RELEASE, CONFIG, settings(tmp_path), taken=set())
+    return {unit.kind: unit for unit in found}
 
 
 def golden(name: str, text: str) -> str:
