@@ -74,14 +74,20 @@ class FleetctlClient:
     def journal(self, name: str, lines: int, follow: bool, stream: TextIO) -> None:
         """``journal``: fleetctl reads it over SSH from the unit's machine."""
         args = ["journal", f"--lines={lines or 1000}", *(["--follow"] if follow else []), name]
-        process = subprocess.Popen(
-            [*self.base, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        try:
+            process = subprocess.Popen(
+                [*self.base, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+        except FileNotFoundError:
+            raise FleetError(self._missing()) from None
         assert process.stdout is not None
         for line in process.stdout:
             stream.write(f"{name}: {line}")
         if process.wait() != 0:
             raise FleetError(f"fleetctl journal {name} failed (exit {process.returncode})")
+
+    def _missing(self) -> str:
+        return f"{self.base[0]} not found; install fleetctl or set fleet.fleetctl to its path"
 
     def _table(self, command: str, fields: str) -> list[list[str]]:
         out = self._run(command, "--full", "--no-legend", f"--fields={fields}")
@@ -97,9 +103,7 @@ class FleetctlClient:
                 check=False,
             )
         except FileNotFoundError:
-            raise FleetError(
-                f"{self.base[0]} not found; install fleetctl or set fleet.fleetctl to its path"
-            ) from None
+            raise FleetError(self._missing()) from None
         except subprocess.TimeoutExpired:
             raise FleetError(
                 f"fleetctl {args[0]} did not answer within {self.timeout:g} s"
