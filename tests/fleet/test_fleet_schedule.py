@@ -381,3 +381,32 @@ def test_a_release_avoids_host_ports_other_units_publish(fleet: FakeFleet, tmp_p
     placements, _ = deploy(tmp_path, 1)
 
     assert {p.port for p in placements} == {8081}
+
+
+def test_serving_fleet_releases_of_every_app_hold_their_ports(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    from nap_core.model import App
+    from nap_core.state import State
+
+    state = State(tmp_path)
+    for name, scheduler, port in [
+        ("shop", "fleet", 8080),
+        ("blog", "fleet", 8081),
+        ("x", "local", 8082),
+    ]:
+        app = App(name)
+        state.ensure_app(app)
+        release = state.new_release(
+            Release(
+                app=app, number=0, revision="r", tree="t", config_digest="", scheduler=scheduler
+            )
+        )
+        state.make_current(
+            attrs.evolve(release, placements=(Placement.http("u", "10.0.0.9", port),))
+        )
+    state.close()
+
+    assert plugin.serving_ports(settings(tmp_path)) == {8080, 8081}
+    placements, _ = deploy(tmp_path, 2)
+    assert {p.port for p in placements} == {8082}
