@@ -6,10 +6,8 @@ docs/schedulers/fleet.md is the operator's guide.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TextIO
 
 import attrs
@@ -92,7 +90,6 @@ def schedule(
     """Launch one instance per replica, wait until all answer, then destroy the old release."""
     if not _selected(settings):
         return None
-    protect(settings, release, units)
     check_settings(settings)
     [run] = [unit for unit in units if unit.kind == "run"]
     ports = fleet_units.published_ports(run.text)
@@ -110,14 +107,6 @@ def schedule(
         output=output,
         probe=rollout.answers,
     ).run(previous.number if previous else None)
-
-
-def protect(settings: Settings, release: Release, units: list[Unit]) -> None:
-    """Make the release's unit files readable by nap alone: they hold the config vars."""
-    for unit in units:
-        path = release_dir(settings, release) / unit.name
-        if path.exists():
-            os.chmod(path, 0o600)
 
 
 def check_settings(settings: Settings) -> None:
@@ -312,8 +301,3 @@ def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool
             f"nap-{app.name}-* on each machine that ran the app"
         )
     return True
-
-
-def release_dir(settings: Settings, release: Release) -> Path:
-    """Where a release's units are kept."""
-    return settings.app_dir(release.app.name) / "releases" / str(release.number)

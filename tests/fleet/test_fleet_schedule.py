@@ -16,6 +16,7 @@ from nap_core.errors import DeployFailed, NapError
 from nap_core.model import Placement, Release
 from nap_core.output import Output
 from nap_fleet import plugin, rollout
+from nap_fleet import units as units_module
 
 R1 = [
     ("submit", "nap-shop-r1@.service", "inactive"),
@@ -169,19 +170,22 @@ def test_a_name_fleet_already_holds_is_refused_before_any_write(
     assert fleet.writes == []  # not even a destroy: that unit is not this deploy's
 
 
-def test_the_release_files_holding_config_values_are_private(
-    fleet: FakeFleet, tmp_path: Path
-) -> None:
+def test_the_release_files_holding_config_values_are_private(tmp_path: Path) -> None:
+    from nap_core.pipeline import write_units
+
     config = settings(tmp_path)
-    release_dir = config.app_dir("shop") / "releases" / "1"
-    release_dir.mkdir(parents=True)
-    for name in ("nap-shop-r1@.service", "nap-shop-r1-build.service"):
-        (release_dir / name).write_text("x")
+    found = units_module.render_release(APP, IMAGE, RELEASE, CONFIG, config)
 
-    deploy(tmp_path, 1)
+    write_units(config, RELEASE, found)
 
+    release_dir = config.app_dir("shop") / "releases" / "3"
+    assert sorted(p.name for p in release_dir.iterdir()) == [
+        "nap-shop-r3-build.service",
+        "nap-shop-r3@.service",
+    ]
     for path in release_dir.iterdir():
         assert path.stat().st_mode & 0o777 == 0o600
+    assert "s3cret" in (release_dir / "nap-shop-r3@.service").read_text()
 
 
 def test_is_current_and_instances_read_fleet(fleet: FakeFleet, tmp_path: Path) -> None:
