@@ -13,13 +13,13 @@ from typing import TextIO
 import attrs
 
 from nap_core.config import Settings
-from nap_core.errors import NapError
+from nap_core.errors import DeployFailed, NapError
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Instance, Placement, Release, Source, Unit
 from nap_core.output import Output
 from nap_fleet import rollout
 from nap_fleet import units as fleet_units
-from nap_fleet.client import INACTIVE, LAUNCHED, LOADED, FleetClient, connect
+from nap_fleet.client import INACTIVE, LAUNCHED, LOADED, FleetClient, FleetError, connect
 from nap_fleet.rollout import Rollout, Where, locate
 
 NAME = "fleet"
@@ -41,8 +41,17 @@ def render_units(
     """The build unit and the run unit template of the release."""
     if not _selected(settings):
         return None
-    taken = serving_ports(settings) | fleet_ports(client(settings))
+    serving, taken = serving_ports(settings, app)
+    try:
+        taken |= fleet_ports(client(settings))
+    except FleetError as exc:
+        raise DeployFailed(f"{exc}; {still_serves(serving)}") from exc
     return fleet_units.render_release(app, image, release, config, settings, taken=taken)
+
+
+def still_serves(number: int | None) -> str:
+    """The end of a failed deploy's message: what serves now."""
+    return f"release {number} still serves" if number else "nothing was running"
 
 
 def fleet_ports(fleet: FleetClient) -> set[int]:
@@ -54,8 +63,9 @@ def fleet_ports(fleet: FleetClient) -> set[int]:
     return {port for unit in fleet.units() if unit.desired != INACTIVE for port in unit.ports}
 
 
-def serving_ports(settings: Settings) -> set[int]:
-    """The host ports the serving fleet releases of every app publish.
+def serving_ports(settings: Settings, app: App) -> tuple[int | None, set[int]]:
+    """``app``'s serving release number, and the host ports every app's serving
+    fleet release publishes.
 
     Apps share the machines, so a new release must take none of them: not its
     own app's (old and new run side by side until the new one answers) nor
@@ -68,12 +78,14 @@ def serving_ports(settings: Settings) -> set[int]:
         serving = [state.current(App(row["name"])) for row in state.apps() if row["current"]]
     finally:
         state.close()
-    return {
+    ports = {
         placement.port
         for release in serving
         if release is not None and release.scheduler == NAME
         for placement in release.placements
     }
+    mine = next((r.number for r in serving if r is not None and r.app == app), None)
+    return mine, ports
 
 
 @hookimpl
@@ -152,6 +164,11 @@ def is_current(
     if not _selected(settings):
         return None
     check_settings(settings)  # is_current runs before the build: fail before building
+    fleet = client(settings)
+    try:
+        fleet.machines()
+    except FleetError as exc:
+        raise DeployFailed(f"{exc}; {still_serves(last.number if last else None)}") from exc
     if last is None or last.scheduler != NAME:
         return None
     if last.tree != source.tree or last.config_digest != config.digest:
@@ -159,7 +176,7 @@ def is_current(
     count = fleet_units.replicas(app, config, settings)
     names = [fleet_units.instance_name(app, last.number, i) for i in range(1, count + 1)]
     extra = fleet_units.instance_name(app, last.number, count + 1)
-    now = locate(client(settings), [*names, extra])
+    now = locate(fleet, [*names, extra])
     if now[-1].machine or not all(w.running and w.ip for w in now[:-1]):
         return None  # scaled, or an instance is down: deploy again
     ports = sorted({p.port for p in last.placements})

@@ -132,10 +132,11 @@ class Rollout:
         """
         still = f"release {previous} still serves" if previous else "nothing was running"
         # Names in use are refused before any write: those units are not ours to destroy.
-        taken = {u.name for u in self.client.units()} & {
-            template_name(self.app, self.number),
-            *self.names,
-        }
+        try:
+            held = {u.name for u in self.client.units()}
+        except FleetError as exc:
+            raise DeployFailed(f"{exc}; {still}") from exc
+        taken = held & {template_name(self.app, self.number), *self.names}
         if taken:
             raise DeployFailed(
                 f"fleet already has {', '.join(sorted(taken))}: another nap deploys this app "
@@ -165,7 +166,14 @@ class Rollout:
         """Poll fleet until every instance runs and answers; then run the health checks."""
         deadline = self.clock() + self.timeout
         while True:
-            now = locate(self.client, self.names)
+            try:
+                now = locate(self.client, self.names)
+            except FleetError:
+                # One failed poll is not a failed release; the deadline still holds.
+                if self.clock() > deadline:
+                    raise
+                self.sleep(POLL)
+                continue
             for where in now:
                 if where.failed:
                     raise DeployFailed(f"release {self.number} failed: {where.words}")

@@ -411,6 +411,58 @@ def test_serving_fleet_releases_of_every_app_hold_their_ports(
         )
     state.close()
 
-    assert plugin.serving_ports(settings(tmp_path)) == {8080, 8081}
+    assert plugin.serving_ports(settings(tmp_path), APP) == (1, {8080, 8081})
     placements, _ = deploy(tmp_path, 2)
     assert {p.port for p in placements} == {8082}
+
+
+def test_a_poll_fleet_fails_once_is_retried(fleet: FakeFleet, tmp_path: Path) -> None:
+    from nap_fleet.client import FleetError
+
+    real_states = fleet.states
+    failures = iter([True])
+
+    def flaky_states() -> list[object]:
+        if next(failures, False):
+            raise FleetError("cannot reach fleet at http://fleet (timed out); check fleet.endpoint")
+        return real_states()  # type: ignore[return-value]
+
+    fleet.states = flaky_states  # type: ignore[method-assign]
+
+    placements, _ = deploy(tmp_path, 1)
+
+    assert len(placements) == 2
+
+
+def test_an_unreachable_fleet_fails_the_deploy_saying_what_serves(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    from nap_fleet.client import FleetError
+
+    def unreachable() -> list[object]:
+        raise FleetError("cannot reach fleet at http://fleet (refused); check fleet.endpoint")
+
+    source = plugin.Source(app=APP, revision=RELEASE.revision, tree=RELEASE.tree, path=tmp_path)
+    last = attrs.evolve(RELEASE, number=1)
+    fleet.units = unreachable  # type: ignore[method-assign]
+    fleet.machines = unreachable  # type: ignore[method-assign]
+
+    # Before the build (is_current), while rendering, and when scheduling.
+    with pytest.raises(DeployFailed, match=r"check fleet\.endpoint; release 1 still serves$"):
+        plugin.is_current(
+            app=APP, source=source, config=CONFIG, last=last, settings=settings(tmp_path)
+        )
+    with pytest.raises(DeployFailed, match=r"check fleet\.endpoint; nothing was running$"):
+        deploy(tmp_path, 1)
+    with pytest.raises(DeployFailed, match=r"check fleet\.endpoint; release 1 still serves$"):
+        rollout.Rollout(
+            client=fleet,
+            app=APP,
+            number=2,
+            text="",
+            count=1,
+            ports=(8080,),
+            checks=RELEASE.checks,
+            timeout=1,
+            output=Output(io.StringIO()),
+        ).run(previous=1)
