@@ -37,8 +37,6 @@ class FleetUnit:
     desired: str
     current: str = ""
     machine: str = ""
-    #: host ports its ExecStart publishes on the machine's public IP, where known
-    ports: tuple[int, ...] = ()
 
 
 @attrs.frozen
@@ -78,6 +76,9 @@ class FleetClient(Protocol):
     def machines(self) -> list[Machine]:
         """Every machine in the cluster."""
 
+    def published_ports(self) -> set[int]:
+        """Host ports that loaded or launched units publish on their machine's public IP."""
+
     def submit(self, name: str, text: str, desired: str) -> None:
         """Create unit ``name`` from unit file ``text`` in state ``desired``."""
 
@@ -104,7 +105,6 @@ class ApiClient:
                 desired=item.get("desiredState", ""),
                 current=item.get("currentState", ""),
                 machine=item.get("machineID", ""),
-                ports=_published(item.get("options") or []),
             )
             for item in self._pages("/units", "units")
         ]
@@ -132,6 +132,15 @@ class ApiClient:
             )
             for item in self._pages("/machines", "machines")
         ]
+
+    def published_ports(self) -> set[int]:
+        """From the options ``GET /units`` returns with every unit."""
+        return {
+            port
+            for item in self._pages("/units", "units")
+            if item.get("desiredState") != INACTIVE
+            for port in exec_start_ports(item.get("options") or [])
+        }
 
     def submit(self, name: str, text: str, desired: str) -> None:
         """``PUT /units/NAME`` with the unit's options and desired state."""
@@ -184,14 +193,14 @@ class _NotFound(FleetError):
     pass
 
 
-def _published(options: list[dict[str, str]]) -> tuple[int, ...]:
-    """Host ports a unit publishes, from its ExecStart options (nap's units, or alike)."""
-    return tuple(
+def exec_start_ports(options: list[dict[str, str]]) -> set[int]:
+    """Host ports a unit's ExecStart publishes as ``--publish ${COREOS_PUBLIC_IPV4}:HOST:...``."""
+    return {
         int(host)
         for option in options
         if option.get("name") == "ExecStart"
         for host, _ in PUBLISH.findall(option.get("value", ""))
-    )
+    }
 
 
 def _quote(name: str) -> str:

@@ -13,8 +13,17 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from nap_fleet.client import INACTIVE, LAUNCHED, LOADED, FleetError, FleetUnit, Machine, UnitState
-from nap_fleet.units import INSTANCE
+from nap_fleet.client import (
+    INACTIVE,
+    LAUNCHED,
+    LOADED,
+    FleetError,
+    FleetUnit,
+    Machine,
+    UnitState,
+    exec_start_ports,
+)
+from nap_fleet.units import INSTANCE, options
 
 #: fleetctl's command for each desired state of an existing unit.
 STATE_COMMANDS = {LAUNCHED: "start", LOADED: "stop", INACTIVE: "unload"}
@@ -47,6 +56,15 @@ class FleetctlClient:
         """``list-machines``: id, IP and metadata."""
         rows = self._table("list-machines", "machine,ip,metadata")
         return [Machine(r[0], r[1], _metadata(r[2])) for r in rows if len(r) == 3]
+
+    def published_ports(self) -> set[int]:
+        """``cat`` of every loaded or launched unit: fleetctl's listings carry no options."""
+        ports: set[int] = set()
+        for unit in self.units():
+            if unit.desired != INACTIVE:
+                text = self._run("cat", unit.name)
+                ports |= exec_start_ports([o.to_dict() for o in options(text)])
+        return ports
 
     def submit(self, name: str, text: str, desired: str) -> None:
         """``submit`` (inactive), ``load --no-block`` or ``start --no-block`` a unit file.

@@ -19,7 +19,7 @@ from nap_core.model import App, AppConfig, Image, Instance, Placement, Release, 
 from nap_core.output import Output
 from nap_fleet import rollout
 from nap_fleet import units as fleet_units
-from nap_fleet.client import INACTIVE, LAUNCHED, LOADED, FleetClient, FleetError, connect
+from nap_fleet.client import LAUNCHED, LOADED, FleetClient, FleetError, connect
 from nap_fleet.rollout import Rollout, Where, locate
 
 NAME = "fleet"
@@ -55,12 +55,8 @@ def still_serves(number: int | None) -> str:
 
 
 def fleet_ports(fleet: FleetClient) -> set[int]:
-    """Host ports that units fleet runs publish: another nap's apps, or hand-made units.
-
-    Known with the API driver, which returns each unit's options; fleetctl's
-    listings do not, so with the etcd driver only nap's own state counts.
-    """
-    return {port for unit in fleet.units() if unit.desired != INACTIVE for port in unit.ports}
+    """Host ports that units on fleet publish: another nap's apps, or units made alike."""
+    return fleet.published_ports()
 
 
 def serving_ports(settings: Settings, app: App) -> tuple[int | None, set[int]]:

@@ -12,10 +12,17 @@ from typing import Any
 
 import attrs
 
-from nap_fleet.client import INACTIVE, LAUNCHED, FleetUnit, Machine, UnitState
-from nap_fleet.units import options, published_ports
+from nap_fleet.client import (
+    INACTIVE,
+    LAUNCHED,
+    FleetUnit,
+    Machine,
+    UnitState,
+    exec_start_ports,
+)
+from nap_fleet.units import options
 
-READS = ("units", "states", "machines")
+READS = ("units", "states", "machines", "published_ports")
 
 
 class FakeFleet:
@@ -57,12 +64,20 @@ class FakeFleet:
         self.calls.append(("machines",))
         return list(self.machine_list)
 
+    def published_ports(self) -> set[int]:
+        self.calls.append(("published_ports",))
+        return {
+            port
+            for unit in self.registry.values()
+            if unit.desired != INACTIVE
+            for port in exec_start_ports([o.to_dict() for o in options(self.texts[unit.name])])
+        }
+
     def submit(self, name: str, text: str, desired: str) -> None:
         self.calls.append(("submit", name, desired))
         assert name not in self.registry, f"{name} submitted twice"
         self.texts[name] = text
-        ports = published_ports(text) if "--publish" in text else ()
-        self.registry[name] = FleetUnit(name, desired, INACTIVE, "", ports)
+        self.registry[name] = FleetUnit(name, desired, INACTIVE, "")
         if desired != INACTIVE:
             self._place(name, desired)
 

@@ -113,11 +113,12 @@ def test_lists_follow_every_page(api: tuple[ApiClient, Any]) -> None:
     }
 
     assert client.units() == [
-        FleetUnit("a.service", "launched", "", "m1", (8081,)),
+        FleetUnit("a.service", "launched", "", "m1"),
         FleetUnit("b.service", "inactive", "", ""),
     ]
     assert client.states() == [UnitState("a.service", "m1", "loaded", "active", "running")]
     assert client.machines() == [Machine("m1", "10.0.0.1", (("role", "web"),))]
+    assert client.published_ports() == {8081}
 
 
 def test_destroying_a_unit_already_gone_is_fine(api: tuple[ApiClient, Any]) -> None:

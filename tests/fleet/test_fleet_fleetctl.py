@@ -18,6 +18,7 @@ LISTINGS = {
     "nap-a-r1@1.service\tlaunched\tlaunched\tfee101/10.0.0.1\n",
     "list-units": "nap-a-r1@1.service\tfee101/10.0.0.1\tloaded\tactive\trunning\n",
     "list-machines": "fee101\t10.0.0.1\trole=web,disk=ssd\nfee102\t10.0.0.2\t-\n",
+    "cat": "[Service]\nExecStart=/usr/bin/docker run --publish ${COREOS_PUBLIC_IPV4}:8081:80 x\n",
 }
 
 SCRIPT = """#!/usr/bin/env python3
@@ -114,3 +115,12 @@ def test_a_missing_fleetctl_says_how_to_configure_it(tmp_path: Path) -> None:
         client.units()
     with pytest.raises(FleetError):
         client.journal("x.service", 10, False, io.StringIO())
+
+
+def test_published_ports_read_each_launched_unit(fleetctl: tuple[FleetctlClient, Path]) -> None:
+    client, calls = fleetctl
+
+    assert client.published_ports() == {8081}
+    assert [c["args"][len(BASE) :] for c in recorded(calls)][1:] == [
+        ["cat", "nap-a-r1@1.service"]  # the inactive template is not read
+    ]
