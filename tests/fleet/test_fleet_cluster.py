@@ -15,6 +15,7 @@ import time
 import urllib.error
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ def fleet_env() -> dict[str, str]:
 
 @pytest.fixture
 def fleet() -> FleetClient:
-    client = connect(Settings(home=os.devnull, environ=fleet_env()))  # type: ignore[arg-type]
+    client = connect(Settings(home=Path(os.devnull), environ=fleet_env()))
     if len(client.machines()) < 3:
         pytest.fail(f"the fleet cluster at {ENDPOINT} has fewer than 3 machines")
     return client
