@@ -139,17 +139,40 @@ def releases(app: str, as_json: bool) -> None:
         }
         for release in found
     ]
+    # Where the current release runs now, from its scheduler: a cluster moves instances.
+    for record, release in zip(records, found, strict=True):
+        if record["current"]:
+            live = live_instances(release)
+            if live is not None:
+                record["instances"] = [instance.to_dict() for instance in live]
     if as_json:
         print_json(records)
         return
     for r in records:
         where = " ".join(p["url"] for p in r["placements"]) if r["current"] else ""
+        if "instances" in r:
+            where = " ".join(i["url"] or f"{i['name']}:{i['state']}" for i in r["instances"])
         digest = r["image"].partition("@")[2][:19] or "-"
         line = (
             f"v{r['release']:<4} {r['status']:<9} {r['revision'][:12]}  {digest:<19}"
             f"  config {r['config_version']:<3} {r['created']}"
         )
         click.echo(f"{line}  {where}".rstrip())
+
+
+def live_instances(release: Any) -> list[Any] | None:
+    """The release's instances as its scheduler sees them now; None if it cannot say."""
+    from nap_core.plugins import plugin_manager
+
+    config = settings()
+    if release.scheduler != config.scheduler:
+        return None
+    try:
+        found = plugin_manager().hook.instances(app=release.app, release=release, settings=config)
+    except NapError as exc:
+        click.echo(f"warning: cannot ask {config.scheduler} where instances run: {exc}", err=True)
+        return None
+    return list(found) if found is not None else None
 
 
 def release_status(stored: str, number: int, current: int | None) -> str:

@@ -9,6 +9,7 @@ keeps serving and stays current.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -210,13 +211,20 @@ def app_config(state: State, app: App, settings: Settings) -> AppConfig:
 
 
 def write_units(settings: Settings, release: Release, units: list[Unit]) -> None:
-    """Write each unit into the release directory, the record of what runs."""
+    """Write each unit into the release directory, the record of what runs.
+
+    Mode 0600: a unit may carry the app's config values (fleet's do).
+    """
     release_dir = settings.app_dir(release.app.name) / "releases" / str(release.number)
     release_dir.mkdir(parents=True, exist_ok=True)
     for unit in units:
         if "/" in unit.name or unit.name.startswith("."):
             raise NapError(f"a plugin rendered a unit with an unsafe name: {unit.name!r}")
-        (release_dir / unit.name).write_text(unit.text)
+        path = release_dir / unit.name
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when the file was there before
+        with os.fdopen(fd, "w") as file:
+            file.write(unit.text)
 
 
 def image_info(image: Image) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install what nap needs on a Debian machine, as root; safe to run again.
-#   - Debian packages: the Docker engine, a registry, sshd, git, busybox (test apps)
+#   - Debian packages: the Docker engine, a registry, sshd, git, busybox (test apps),
+#     systemd (only for `systemd-analyze verify` of rendered units; it does not run here)
 #   - nap itself, into a virtualenv of the system Python at $NAP_VENV (default /opt/nap/venv),
 #     linked as /usr/local/bin/nap. The system Python, not a per-user one, so that the
 #     unprivileged `nap` account that receives pushes can run it too.
@@ -8,7 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${NAP_VENV:-/opt/nap/venv}
 
-PACKAGES=(docker.io docker-registry git busybox-static openssh-server socat iproute2 curl
+PACKAGES=(docker.io docker-registry git busybox-static openssh-server socat iproute2 curl systemd
           python3 python3-venv ca-certificates)
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,0 +1,1 @@
+"""The fleet scheduler: releases run as fleet units across a CoreOS-style cluster."""
