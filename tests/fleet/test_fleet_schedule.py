@@ -38,11 +38,11 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> FakeFleet:
 def deploy(
     home: Path, number: int, previous: Release | None = None, replicas: str = "2"
 ) -> tuple[list[Placement], str]:
-    config = settings(home, replicas=replicas)
-    config = attrs.evolve(config, environ={"NAP_DEPLOY_TIMEOUT": "0.5"})
+    config = attrs.evolve(settings(home), environ={"NAP_DEPLOY_TIMEOUT": "0.5"})
+    app_config = attrs.evolve(CONFIG, replicas=int(replicas))
     release = attrs.evolve(RELEASE, number=number)
     units = plugin.render_units(
-        app=APP, image=IMAGE, release=release, config=CONFIG, settings=config
+        app=APP, image=IMAGE, release=release, config=app_config, settings=config
     )
     assert units is not None
     stream = io.StringIO()
@@ -51,7 +51,7 @@ def deploy(
         app=APP,
         image=IMAGE,
         release=release,
-        config=CONFIG,
+        config=app_config,
         previous=previous,
         settings=config,
         output=Output(stream),
@@ -191,13 +191,12 @@ def test_the_release_files_holding_config_values_are_private(tmp_path: Path) -> 
 
 def test_is_current_and_instances_read_fleet(fleet: FakeFleet, tmp_path: Path) -> None:
     placements, _ = deploy(tmp_path, 1)
-    config = settings(tmp_path, replicas="2")
-    last = attrs.evolve(
-        RELEASE, number=1, config_digest=CONFIG.digest, placements=tuple(placements)
-    )
+    config = settings(tmp_path)
+    two = attrs.evolve(CONFIG, replicas=2)
+    last = attrs.evolve(RELEASE, number=1, config_digest=two.digest, placements=tuple(placements))
     source = plugin.Source(app=APP, revision=RELEASE.revision, tree=RELEASE.tree, path=tmp_path)
 
-    assert plugin.is_current(app=APP, source=source, config=CONFIG, last=last, settings=config)
+    assert plugin.is_current(app=APP, source=source, config=two, last=last, settings=config)
     found = plugin.instances(app=APP, release=last, settings=config)
     assert [(i.name, i.state, i.url) for i in found or []] == [
         ("nap-shop-r1@1.service", "running", "http://10.0.0.1:8080"),
@@ -212,13 +211,11 @@ def test_is_current_and_instances_read_fleet(fleet: FakeFleet, tmp_path: Path) -
     assert found is not None and found[0].url == "http://10.0.0.3:8080"
 
     fleet.failing = ("nap-shop-r1@2",)
-    assert (
-        plugin.is_current(app=APP, source=source, config=CONFIG, last=last, settings=config) is None
-    )
-    scaled = settings(tmp_path, replicas="3")
+    assert plugin.is_current(app=APP, source=source, config=two, last=last, settings=config) is None
     fleet.failing = ()
+    scaled = attrs.evolve(CONFIG, replicas=3)
     assert (
-        plugin.is_current(app=APP, source=source, config=CONFIG, last=last, settings=scaled) is None
+        plugin.is_current(app=APP, source=source, config=scaled, last=last, settings=config) is None
     )
 
 
@@ -405,7 +402,8 @@ def test_serving_fleet_releases_of_every_app_hold_their_ports(
         release = state.new_release(
             Release(
                 app=app, number=0, revision="r", tree="t", config_digest="", scheduler=scheduler
-            )
+            ),
+            CONFIG,
         )
         state.make_current(
             attrs.evolve(release, placements=(Placement.http("u", "10.0.0.9", port),))
