@@ -160,7 +160,9 @@ def render_units(
     :return: the units; nap writes them into the release directory as the
         record of what runs. ``None`` if this plugin is not the configured scheduler.
 
-    Stops at the first non-``None`` result. Bundled: ``local``.
+    Stops at the first non-``None`` result. Bundled: the configured scheduler
+    (``local``: a systemd template unit; ``fleet``: a build unit and a run unit;
+    ``swarm``: a stack file).
     """
 
 
@@ -191,7 +193,8 @@ def schedule(
         :class:`~nap_core.errors.DeployFailed` if the release never answers:
         the new instances are removed and ``previous`` keeps serving.
 
-    Stops at the first non-``None`` result. Bundled: ``local``.
+    Stops at the first non-``None`` result. Bundled: the configured scheduler
+    (``local``, ``fleet``, ``swarm``).
     """
 
 
