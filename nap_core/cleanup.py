@@ -41,6 +41,4 @@ def prune(state: State, app: App, settings: Settings, output: Output) -> None:
                 gone = deleted and gone
             if gone:
                 state.set_image_info(app, release.number, {**info, "pruned": True})
-        shutil.rmtree(
-            settings.app_dir(app.name) / "releases" / str(release.number), ignore_errors=True
-        )
+        shutil.rmtree(settings.release_dir(app.name, release.number), ignore_errors=True)

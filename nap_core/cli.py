@@ -122,14 +122,12 @@ def apps(ctx: click.Context, as_json: bool) -> None:
 @json_option
 def releases(app: str, as_json: bool) -> None:
     """APP's releases, newest first."""
-    from nap_core.model import App
-    from nap_core.state import State
+    from nap_core.operations import app_state
 
-    state = State(settings().home)
-    if not state.has_app(App(app).name):
-        raise NapError(f"no app named {app}: deploy it first (`nap apps` lists apps)")
-    current = next((r["current"] for r in state.apps() if r["name"] == app), None)
-    found = state.releases(App(app))
+    with app_state(settings(), app) as (state, found_app):
+        serving = state.current(found_app)
+        found = state.releases(found_app)
+    current = serving.number if serving else None
     records = [
         {
             **release.to_dict(current=release.number == current),

@@ -24,6 +24,15 @@ def _context() -> tuple[Any, Any]:
     return Settings.load(), plugin_manager()
 
 
+def _current(name: str) -> tuple[Any, Any, Any, Any]:
+    """Settings, plugins, the app ``name`` and its current release, for a read-only command."""
+    from nap_core.operations import app_state, current_release
+
+    settings, pm = _context()
+    with app_state(settings, name) as (state, app):
+        return settings, pm, app, current_release(state, app)
+
+
 def _print_json(value: Any) -> None:
     import json
 
@@ -76,14 +85,11 @@ def config_unset(app: str, keys: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def config_show(app: str, reveal: bool, as_json: bool) -> None:
     """The config vars, values masked unless --reveal."""
-    from nap_core.operations import open_app
+    from nap_core.operations import app_state
 
     settings, _ = _context()
-    state, found = open_app(settings, app)
-    try:
+    with app_state(settings, app) as (state, found):
         values = state.config(found)
-    finally:
-        state.close()
     shown = {key: value if reveal else "********" for key, value in sorted(values.items())}
     if as_json:
         _print_json(shown)
@@ -126,14 +132,8 @@ def ps(args: tuple[str, ...], as_json: bool) -> None:
 def show_instances(name: str, as_json: bool) -> None:
     """Print the instances of an app's current release, read from its scheduler."""
     from nap_core.errors import NoScheduler
-    from nap_core.operations import current_release, open_app
 
-    settings, pm = _context()
-    state, app = open_app(settings, name)
-    try:
-        release = current_release(state, app)
-    finally:
-        state.close()
+    settings, pm, app, release = _current(name)
     found = pm.hook.instances(app=app, release=release, settings=settings)
     if found is None:
         raise NoScheduler(f"the scheduler {settings.scheduler!r} cannot list instances")
@@ -152,14 +152,8 @@ def show_instances(name: str, as_json: bool) -> None:
 def logs(app: str, follow: bool, lines: int) -> None:
     """APP's output, from whatever runs it."""
     from nap_core.errors import NoScheduler
-    from nap_core.operations import current_release, open_app
 
-    settings, pm = _context()
-    state, found = open_app(settings, app)
-    try:
-        release = current_release(state, found)
-    finally:
-        state.close()
+    settings, pm, found, release = _current(app)
     done = pm.hook.logs(
         app=found, release=release, settings=settings, follow=follow, lines=lines, stream=sys.stdout
     )

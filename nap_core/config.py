@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from nap_core.errors import NapError
-from nap_core.paths import default_home, home_from
+from nap_core.paths import default_home, home_from, repo_path
 
 __all__ = ["DEFAULTS", "Settings", "default_home", "home_from"]
 
@@ -127,15 +127,14 @@ class Settings:
         """The branches whose pushes deploy."""
         return self.items("branches")
 
-    @property
-    def repos(self) -> Path:
-        """Where the bare repositories live."""
-        return self.home / "repos"
-
     def repo_path(self, app: str) -> Path:
         """The bare repository of a (validated) app name."""
-        return self.repos / f"{app}.git"
+        return repo_path(self.home, app)
 
     def app_dir(self, app: str) -> Path:
         """The state directory of an app: releases, env files."""
         return self.home / "apps" / app
+
+    def release_dir(self, app: str, number: int) -> Path:
+        """Where a release's units, build log and environment file are kept."""
+        return self.app_dir(app) / "releases" / str(number)

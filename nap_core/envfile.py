@@ -16,7 +16,7 @@ from nap_core.model import Release
 
 def env_file(settings: Settings, release: Release) -> Path:
     """``NAP_HOME/apps/APP/releases/N/env``."""
-    return settings.app_dir(release.app.name) / "releases" / str(release.number) / "env"
+    return settings.release_dir(release.app.name, release.number) / "env"
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:

@@ -47,5 +47,10 @@ class DeployFailed(NapError):
     """The release was built but never answered; the previous release still serves."""
 
 
+def what_serves(previous: int | None) -> str:
+    """The end of a failed deploy's message, the same for every scheduler."""
+    return f"release {previous} still serves" if previous else "nothing was running"
+
+
 class DeployBusy(NapError):
     """Another deploy of the same app holds the lock."""

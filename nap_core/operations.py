@@ -10,31 +10,46 @@ answers; if it fails, the release that served keeps serving.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pluggy
 
 from nap_core import images
-from nap_core.cleanup import prune
 from nap_core.config import Settings
 from nap_core.errors import NapError, NoScheduler
 from nap_core.locks import app_lock
-from nap_core.model import App, AppConfig, Release
+from nap_core.model import App, Release
 from nap_core.names import check_config_key
 from nap_core.output import Output
-from nap_core.pipeline import app_config, image_from_info, roll_out
+from nap_core.pipeline import app_config, conclude, image_from_info, roll_out
 from nap_core.state import State
 
 
-def open_app(settings: Settings, name: str) -> tuple[State, App]:
-    """The state and the app ``name``, or an error if nap does not know it."""
+@contextmanager
+def app_state(
+    settings: Settings, name: str, *, locked: bool = False, create: bool = False
+) -> Iterator[tuple[State, App]]:
+    """The state and the app ``name`` for the duration of the block.
+
+    :param locked: hold the app's deploy lock, as anything that makes a release must.
+    :param create: record an app nap has not seen yet, instead of refusing it.
+    """
     app = App(name)
     state = State(settings.home)
-    if not state.has_app(app.name):
+    try:
+        if create:
+            state.ensure_app(app)
+        elif not state.has_app(app.name):
+            raise NapError(f"no app named {app.name}: deploy it first (`nap apps` lists apps)")
+        if locked:
+            with app_lock(settings.home, app.name):
+                yield state, app
+        else:
+            yield state, app
+    finally:
         state.close()
-        raise NapError(f"no app named {app.name}: `nap apps` lists the apps")
-    return state, app
 
 
 def current_release(state: State, app: App) -> Release:
@@ -49,13 +64,12 @@ def release_again(
     state: State,
     app: App,
     base: Release,
-    config: AppConfig,
     settings: Settings,
     pm: pluggy.PluginManager,
     output: Output,
     why: str,
 ) -> Release:
-    """Make a new release of ``base``'s image with ``config``, and roll it out.
+    """Make a new release of ``base``'s image with the app's config now, and roll it out.
 
     Call under the app's lock. Raises if ``base``'s image was cleaned up.
     """
@@ -65,6 +79,7 @@ def release_again(
             f"the image of release {base.number} is gone (image clean-up keeps the last "
             f"{settings.get('keep_releases')} releases): push revision {base.revision[:12]} again"
         )
+    config = app_config(state, app, settings)
     previous = state.current(app)
     release = state.new_release(
         Release(
@@ -81,17 +96,28 @@ def release_again(
         info,
     )
     output.step(f"{why}: release {release.number} of {app.name}, image of release {base.number}")
-    try:
+    with state.failing(release):
         release = roll_out(
             app, image_from_info(app, info), release, config, previous, settings, pm, output
         )
-    except BaseException as exc:
-        state.fail(app, release.number, str(exc) or type(exc).__name__)
-        raise
-    state.make_current(release)
-    prune(state, app, settings, output)
-    pm.hook.report(release=release, current=False, output=output)
+    conclude(state, release, settings, pm, output)
     return release
+
+
+def release_current_again(
+    state: State,
+    app: App,
+    settings: Settings,
+    pm: pluggy.PluginManager,
+    output: Output,
+    why: str,
+) -> Release | None:
+    """Roll the current release's image out again with the app's config now; None if
+    the app has never run (the change then applies from its first deploy)."""
+    base = state.current(app)
+    if base is None:
+        return None
+    return release_again(state, app, base, settings, pm, output, why)
 
 
 def change_config(
@@ -105,28 +131,18 @@ def change_config(
     """Set and unset config vars; roll out a release with them if the app runs."""
     for key in [*(set_vars or {}), *(unset or [])]:
         check_config_key(key)
-    app = App(name)
-    state = State(settings.home)
     # Config may come before the first push (a database URL the app needs to
     # start), so an app nap has not seen yet is created here, as by a push.
-    state.ensure_app(app)
-    try:
-        with app_lock(settings.home, app.name):
-            env = state.config(app)
-            missing = [key for key in unset or [] if key not in env]
-            if missing:
-                raise NapError(f"{app.name} has no config var {', '.join(missing)}")
-            env.update(set_vars or {})
-            for key in unset or []:
-                env.pop(key)
-            state.replace_config(app, env)
-            base = state.current(app)
-            if base is None:
-                return None
-            config = app_config(state, app, settings)
-            return release_again(state, app, base, config, settings, pm, output, "Config changed")
-    finally:
-        state.close()
+    with app_state(settings, name, locked=True, create=True) as (state, app):
+        env = state.config(app)
+        missing = [key for key in unset or [] if key not in env]
+        if missing:
+            raise NapError(f"{app.name} has no config var {', '.join(missing)}")
+        env.update(set_vars or {})
+        for key in unset or []:
+            env.pop(key)
+        state.replace_config(app, env)
+        return release_current_again(state, app, settings, pm, output, "Config changed")
 
 
 def rollback(
@@ -134,32 +150,24 @@ def rollback(
 ) -> Release:
     """Run release ``number`` (default: the one before the current) again: its image
     and its config vars, as a new release, without a build."""
-    state, app = open_app(settings, name)
-    try:
-        with app_lock(settings.home, app.name):
-            current = current_release(state, app)
-            if number is None:
-                older = [
-                    r
-                    for r in state.releases(app)
-                    if r.number < current.number and r.status == "succeeded"
-                ]
-                if not older:
-                    raise NapError(f"{app.name} has no release before {current.number}")
-                number = older[0].number
-            target = state.release(app, number)
-            if target is None or target.status != "succeeded":
-                raise NapError(
-                    f"{app.name} has no release {number} that ran: `nap releases {app.name}`"
-                )
-            env = state.release_config(app, number)
-            state.replace_config(app, env)
-            config = app_config(state, app, settings)
-            return release_again(
-                state, app, target, config, settings, pm, output, f"Rolling back to {number}"
+    with app_state(settings, name, locked=True) as (state, app):
+        current = current_release(state, app)
+        if number is None:
+            older = [
+                r
+                for r in state.releases(app)
+                if r.number < current.number and r.status == "succeeded"
+            ]
+            if not older:
+                raise NapError(f"{app.name} has no release before {current.number}")
+            number = older[0].number
+        target = state.release(app, number)
+        if target is None or target.status != "succeeded":
+            raise NapError(
+                f"{app.name} has no release {number} that ran: `nap releases {app.name}`"
             )
-    finally:
-        state.close()
+        state.replace_config(app, state.release_config(app, number))
+        return release_again(state, app, target, settings, pm, output, f"Rolling back to {number}")
 
 
 def scale(
@@ -168,59 +176,41 @@ def scale(
     """Set the app's replicas and roll out a release that runs that many."""
     if replicas < 0 or replicas > 100:
         raise NapError(f"replicas must be between 0 and 100, not {replicas}")
-    state, app = open_app(settings, name)
-    try:
-        with app_lock(settings.home, app.name):
-            state.set_replicas(app, replicas)
-            base = state.current(app)
-            if base is None:
-                return None
-            config = app_config(state, app, settings)
-            return release_again(
-                state, app, base, config, settings, pm, output, f"Scaling to {replicas}"
-            )
-    finally:
-        state.close()
+    with app_state(settings, name, locked=True) as (state, app):
+        state.set_replicas(app, replicas)
+        return release_current_again(state, app, settings, pm, output, f"Scaling to {replicas}")
 
 
 def destroy(
     settings: Settings, pm: pluggy.PluginManager, name: str, volumes: bool, output: Output
 ) -> None:
     """Remove everything of an app: what runs, its images, its repo, its state."""
-    state, app = open_app(settings, name)
-    try:
-        with app_lock(settings.home, app.name):
-            output.step(f"Destroying {app.name}")
-            done = pm.hook.destroy(app=app, settings=settings, volumes=volumes, output=output)
-            if done is None:
-                raise NoScheduler(f"the scheduler {settings.scheduler!r} cannot destroy apps")
-            for release in state.releases(app):
-                info = state.image_info(app, release.number)
-                for ref in images.references(info):
-                    images.remove_local(ref, output)
-                if info.get("digest") and not info.get("pruned"):
-                    images.delete_from_registry(info["repository"], info["digest"], output)
-            shutil.rmtree(settings.repo_path(app.name), ignore_errors=True)
-            shutil.rmtree(settings.app_dir(app.name), ignore_errors=True)
-            state.delete_app(app.name)
-            output.done(f"{app.name} is gone")
-    finally:
-        state.close()
+    with app_state(settings, name, locked=True) as (state, app):
+        output.step(f"Destroying {app.name}")
+        done = pm.hook.destroy(app=app, settings=settings, volumes=volumes, output=output)
+        if done is None:
+            raise NoScheduler(f"the scheduler {settings.scheduler!r} cannot destroy apps")
+        for release in state.releases(app):
+            info = state.image_info(app, release.number)
+            for ref in images.references(info):
+                images.remove_local(ref, output)
+            if info.get("digest") and not info.get("pruned"):
+                images.delete_from_registry(info["repository"], info["digest"], output)
+        shutil.rmtree(settings.repo_path(app.name), ignore_errors=True)
+        shutil.rmtree(settings.app_dir(app.name), ignore_errors=True)
+        state.delete_app(app.name)
+        output.done(f"{app.name} is gone")
 
 
 def control(
     settings: Settings, pm: pluggy.PluginManager, name: str, action: str, output: Output
 ) -> list[Any]:
     """Stop, start or restart the app's current release."""
-    state, app = open_app(settings, name)
-    try:
-        with app_lock(settings.home, app.name):
-            release = current_release(state, app)
-            found = pm.hook.control(
-                app=app, release=release, action=action, settings=settings, output=output
-            )
-            if found is None:
-                raise NoScheduler(f"the scheduler {settings.scheduler!r} cannot {action} apps")
-            return list(found)
-    finally:
-        state.close()
+    with app_state(settings, name, locked=True) as (state, app):
+        release = current_release(state, app)
+        found = pm.hook.control(
+            app=app, release=release, action=action, settings=settings, output=output
+        )
+        if found is None:
+            raise NoScheduler(f"the scheduler {settings.scheduler!r} cannot {action} apps")
+        return list(found)

@@ -30,6 +30,11 @@ def home_from(environ: Mapping[str, str]) -> Path:
     return Path(value) if value else default_home()
 
 
+def repo_path(home: Path, app: str) -> Path:
+    """The bare repository of a (validated) app name under ``home``."""
+    return home / "repos" / f"{app}.git"
+
+
 def _user_name() -> str:
     import pwd
 

@@ -107,39 +107,42 @@ def _deploy_source(
         ),
         config,
     )
-    release_dir = settings.app_dir(app.name) / "releases" / str(release.number)
+    release_dir = settings.release_dir(app.name, release.number)
     release_dir.mkdir(parents=True, exist_ok=True)
-    with (release_dir / "build.log").open("w") as log:
+    with (release_dir / "build.log").open("w") as log, state.failing(release):
         logged = TeeOutput(output, log)
-        try:
-            logged.step(
-                f"Building {app.name} release {release.number} ({app_type}, {source.revision[:12]})"
-            )
-            image = pm.hook.build(
-                app=app,
-                source=source,
-                app_type=app_type,
-                release=release,
-                settings=settings,
-                output=logged,
-            )
-            if image is None:
-                raise NoBuilder(f"no plugin builds {app_type!r} apps; check `nap plugins list`")
-            logged.step(f"Publishing to {settings.registry}")
-            published = pm.hook.publish(image=image, settings=settings, output=logged)
-            if published is None:
-                raise NoPublisher("no plugin publishes images; check `nap plugins list`")
-            release = attrs.evolve(release, image=published.pinned)
-            state.record_image(release, image_info(published))
-            logged.line(f"pinned {published.pinned}")
-            release = roll_out(app, published, release, config, last, settings, pm, logged)
-        except BaseException as exc:
-            state.fail(app, release.number, str(exc) or type(exc).__name__)
-            raise
-    state.make_current(release)
-    prune(state, app, settings, output)
-    pm.hook.report(release=release, current=False, output=output)
+        logged.step(
+            f"Building {app.name} release {release.number} ({app_type}, {source.revision[:12]})"
+        )
+        image = pm.hook.build(
+            app=app,
+            source=source,
+            app_type=app_type,
+            release=release,
+            settings=settings,
+            output=logged,
+        )
+        if image is None:
+            raise NoBuilder(f"no plugin builds {app_type!r} apps; check `nap plugins list`")
+        logged.step(f"Publishing to {settings.registry}")
+        published = pm.hook.publish(image=image, settings=settings, output=logged)
+        if published is None:
+            raise NoPublisher("no plugin publishes images; check `nap plugins list`")
+        release = attrs.evolve(release, image=published.pinned)
+        state.record_image(release, image_info(published))
+        logged.line(f"pinned {published.pinned}")
+        release = roll_out(app, published, release, config, last, settings, pm, logged)
+    conclude(state, release, settings, pm, output)
     return Outcome(release, current=False)
+
+
+def conclude(
+    state: State, release: Release, settings: Settings, pm: pluggy.PluginManager, output: Output
+) -> None:
+    """End a release that answers: make it current, clean up old images, report it."""
+    state.make_current(release)
+    prune(state, release.app, settings, output)
+    pm.hook.report(release=release, current=False, output=output)
 
 
 def roll_out(
@@ -215,7 +218,7 @@ def write_units(settings: Settings, release: Release, units: list[Unit]) -> None
 
     Mode 0600: a unit may carry the app's config values (fleet's do).
     """
-    release_dir = settings.app_dir(release.app.name) / "releases" / str(release.number)
+    release_dir = settings.release_dir(release.app.name, release.number)
     release_dir.mkdir(parents=True, exist_ok=True)
     for unit in units:
         if "/" in unit.name or unit.name.startswith("."):

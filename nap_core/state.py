@@ -217,6 +217,15 @@ class State:
                 (error, app.name, number),
             )
 
+    @contextmanager
+    def failing(self, release: Release) -> Iterator[None]:
+        """Mark ``release`` failed if the block raises (then re-raise)."""
+        try:
+            yield
+        except BaseException as exc:
+            self.fail(release.app, release.number, str(exc) or type(exc).__name__)
+            raise
+
     def fail_abandoned(self, app: App) -> None:
         """Mark failed the releases a dead deploy left 'deploying' (call under the app lock)."""
         with self.transaction() as db:

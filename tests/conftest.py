@@ -114,6 +114,19 @@ def remove_app_containers(client: Any, name: str) -> None:
         container.remove(force=True)
 
 
+@pytest.fixture
+def server() -> Iterator[Any]:
+    """A private sshd on a loopback port that lets nap's keys in (tests/sshd.py)."""
+    from sshd import SshServer
+
+    started = SshServer()
+    try:
+        started.start()
+        yield started
+    finally:
+        started.stop()
+
+
 class SampleApp:
     """A git work tree holding a FROM-scratch busybox app."""
 

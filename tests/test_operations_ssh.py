@@ -4,23 +4,12 @@ same names and output as locally."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import SampleApp, http_get
 from sshd import SshServer
 from test_push import push
-
-
-@pytest.fixture
-def server() -> Iterator[SshServer]:
-    started = SshServer()
-    try:
-        started.start()
-        yield started
-    finally:
-        started.stop()
 
 
 def ok(result: Any) -> Any:

@@ -14,23 +14,12 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import HTTPD_DOCKERFILE, SampleApp, http_get, remove_app_containers
 from sshd import SshServer, free_port
-
-
-@pytest.fixture
-def server() -> Iterator[SshServer]:
-    started = SshServer()
-    try:
-        started.start()
-        yield started
-    finally:
-        started.stop()
 
 
 def push(

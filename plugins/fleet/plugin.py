@@ -13,7 +13,7 @@ from typing import TextIO
 import attrs
 
 from nap_core.config import Settings
-from nap_core.errors import DeployFailed, NapError
+from nap_core.errors import DeployFailed, NapError, what_serves
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Instance, Placement, Release, Source, Unit
 from nap_core.output import Output
@@ -45,13 +45,8 @@ def render_units(
     try:
         taken |= fleet_ports(client(settings))
     except FleetError as exc:
-        raise DeployFailed(f"{exc}; {still_serves(serving)}") from exc
+        raise DeployFailed(f"{exc}; {what_serves(serving)}") from exc
     return fleet_units.render_release(app, image, release, config, settings, taken=taken)
-
-
-def still_serves(number: int | None) -> str:
-    """The end of a failed deploy's message: what serves now."""
-    return f"release {number} still serves" if number else "nothing was running"
 
 
 def fleet_ports(fleet: FleetClient) -> set[int]:
@@ -164,7 +159,7 @@ def is_current(
     try:
         fleet.machines()
     except FleetError as exc:
-        raise DeployFailed(f"{exc}; {still_serves(last.number if last else None)}") from exc
+        raise DeployFailed(f"{exc}; {what_serves(last.number if last else None)}") from exc
     if last is None or last.scheduler != NAME:
         return None
     if last.tree != source.tree or last.config_digest != config.digest:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from nap_core import health
-from nap_core.errors import DeployFailed
+from nap_core.errors import DeployFailed, what_serves
 from nap_core.model import App, HealthChecks, Placement
 from nap_core.output import Output
 from nap_core.probe import answers as tcp_answers
@@ -130,7 +130,7 @@ class Rollout:
         On any failure the new units are destroyed and :class:`DeployFailed`
         says why in fleet's words, and which release still serves.
         """
-        still = f"release {previous} still serves" if previous else "nothing was running"
+        still = what_serves(previous)
         # Names in use are refused before any write: those units are not ours to destroy.
         try:
             held = {u.name for u in self.client.units()}

@@ -60,15 +60,6 @@ def install_hook(path: Path) -> None:
     tmp.replace(hook)
 
 
-def repo_path(home: Path, app: str) -> Path:
-    """The bare repository of a (validated) app name under ``home``.
-
-    The same path as :meth:`nap_core.config.Settings.repo_path`, without loading
-    the configuration (``nap shell`` needs it before it hands over to git).
-    """
-    return home / "repos" / f"{app}.git"
-
-
 def lock_pushes(home: Path, app: str, waiting: Callable[[], None] | None = None) -> int:
     """Take the app's push lock, waiting for it if taken; return the locked descriptor.
 

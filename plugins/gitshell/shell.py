@@ -211,8 +211,8 @@ def refuse(message: str) -> int:
 
 def hand_over(action: Action, key: str, env: MutableMapping[str, str]) -> int:
     """Become ``git-receive-pack`` or ``git-upload-pack`` on the app's bare repository."""
-    from nap_core.paths import home_from
-    from nap_gitshell.repos import ensure_repo, lock_pushes, repo_path
+    from nap_core.paths import home_from, repo_path
+    from nap_gitshell.repos import ensure_repo, lock_pushes
 
     home = home_from(env)
     repo = repo_path(home, action.app)

@@ -14,7 +14,7 @@ import attrs
 from nap_core.config import Settings
 from nap_core.engine import docker_client
 from nap_core.envfile import env_file, write_env_file
-from nap_core.errors import DeployFailed
+from nap_core.errors import DeployFailed, what_serves
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
 from nap_core.output import Output
@@ -87,7 +87,7 @@ def schedule(
             for line in containers.last_log_lines(container):
                 output.line(f"{container.name}: {line}")
         containers.remove(started, output)
-        still = f"release {previous.number} still serves" if previous else "nothing was running"
+        still = what_serves(previous.number if previous else None)
         raise DeployFailed(f"{exc}; {still}") from exc
     except BaseException:
         containers.remove(started, output)

@@ -14,7 +14,7 @@ import attrs
 
 from nap_core.config import Settings
 from nap_core.envfile import env_file, write_env_file
-from nap_core.errors import DeployFailed
+from nap_core.errors import DeployFailed, what_serves
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
 from nap_core.output import Output
@@ -164,13 +164,13 @@ def _recover(
     if not existed:
         output.line(f"removing service {service.name}")
         manager.remove(service.name)
-        return "nothing was running"
+        return what_serves(None)
     rollout.roll_back(manager, service.name, service.app, service.release, output)
     deadline = time.monotonic() + manager.options.deploy_timeout
     back = rollout.wait_until_back(manager, service.name, service.app, deadline)
     number = (back or {}).get("Spec", {}).get("Labels", {}).get(LABEL_RELEASE, "")
     if previous is not None and number == str(previous.number):
-        return f"release {previous.number} still serves"
+        return what_serves(previous.number)
     return f"the service is back on release {number or '?'}"
 
 
