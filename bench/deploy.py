@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAP = [sys.executable, "-m", "nap_core.entry"]
+NAP = [sys.executable, "-m", "nap"]
 
 
 def run(*args: str, **kwargs: object) -> str:

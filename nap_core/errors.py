@@ -11,6 +11,11 @@ class NapError(Exception):
     """An error with a message meant for the user."""
 
 
+class AlreadyReported(NapError):
+    """A failure whose ``error:`` line the user has seen already (a rejected push
+    relayed from the hook): the CLI exits non-zero without printing it again."""
+
+
 class NoIntake(NapError):
     """No plugin recognised the request."""
 

@@ -18,10 +18,16 @@ import http.client
 import time
 
 from nap_core.errors import DeployFailed, NapError
-from nap_core.model import Check, HealthChecks
+from nap_core.model import Check, HealthChecks, Source
 
 FILENAME = "CHECKS"
 SETTINGS = {"WAIT": "wait", "TIMEOUT": "timeout", "ATTEMPTS": "attempts"}
+
+
+def read(source: Source) -> HealthChecks:
+    """The health checks of the pushed tree (its ``CHECKS`` file), if it has one."""
+    path = source.path / FILENAME
+    return parse(path.read_text()) if path.is_file() else HealthChecks()
 
 
 def parse(text: str) -> HealthChecks:

@@ -26,6 +26,27 @@ def app_lock(home: Path, app: str, waiting: Callable[[], None] | None = None) ->
         os.close(fd)
 
 
+@contextmanager
+def push_lock(home: Path, app: str, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the app's push lock for the duration of the block (see :func:`take_push_lock`)."""
+    fd = take_push_lock(home, app, waiting)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def take_push_lock(home: Path, app: str, waiting: Callable[[], None] | None = None) -> int:
+    """Take the app's push lock, waiting for it if taken; return the locked descriptor.
+
+    An intake holds it while a push lands (from before git advertises the refs
+    until they are updated), so a second push starts only after the first has
+    finished. Anything that removes an app takes it first, then the deploy lock,
+    in the same order as a push, so neither can deadlock the other.
+    """
+    return take(home / "locks" / f"{app}.push.lock", waiting)
+
+
 def take(path: Path, waiting: Callable[[], None] | None = None) -> int:
     """Lock ``path`` exclusively, waiting for it if taken; return the locked descriptor.
 

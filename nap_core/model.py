@@ -6,6 +6,7 @@ with :func:`attrs.evolve`, never mutates its arguments.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from collections.abc import Mapping
@@ -14,6 +15,9 @@ from typing import Any
 
 import attrs
 
+# Health checks are values hooks pass too; they live in their own module.
+from nap_core.checks import Check as Check
+from nap_core.checks import HealthChecks as HealthChecks
 from nap_core.names import check_app_name, check_config_key
 
 
@@ -148,6 +152,40 @@ class Image:
         """The immutable reference ``REPOSITORY@sha256:...`` (the tag until published)."""
         return f"{self.repository}@{self.digest}" if self.digest else self.tag
 
+    @property
+    def references(self) -> list[str]:
+        """The names the image has on the host that built it: its tag and its pinned name."""
+        refs = [self.tag] if self.tag else []
+        if self.repository and self.digest:
+            refs.append(self.pinned)
+        return refs
+
+    def to_dict(self) -> dict[str, Any]:
+        """What is stored of an image, to run it again without a build."""
+        return {
+            "id": self.id,
+            "tag": self.tag,
+            "ports": list(self.ports),
+            "env": [list(pair) for pair in self.env],
+            "repository": self.repository,
+            "digest": self.digest,
+            "volumes": list(self.volumes),
+        }
+
+    @classmethod
+    def from_dict(cls, app: App, data: Mapping[str, Any]) -> Image:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            app=app,
+            id=data.get("id", ""),
+            tag=data.get("tag", ""),
+            ports=tuple(data.get("ports", ())),
+            env=tuple((k, v) for k, v in data.get("env", ())),
+            repository=data.get("repository", ""),
+            digest=data.get("digest", ""),
+            volumes=tuple(data.get("volumes", ())),
+        )
+
 
 @attrs.frozen
 class Unit:
@@ -180,46 +218,12 @@ class Placement:
         return {"host": self.host, "port": self.port, "url": self.url, "unit": self.unit}
 
 
-@attrs.frozen
-class Check:
-    """One health check: GET ``path`` must answer 2xx/3xx and contain ``content``."""
+class Action(enum.StrEnum):
+    """What ``nap stop``, ``nap start`` and ``nap restart`` ask of a scheduler."""
 
-    path: str
-    content: str = ""
-
-
-@attrs.frozen
-class HealthChecks:
-    """An app's health checks (its ``CHECKS`` file), run before a release counts as up.
-
-    ``wait`` seconds pass before the first attempt; each check gets ``attempts``
-    tries of at most ``timeout`` seconds each. No checks: answering on every
-    port is enough.
-    """
-
-    checks: tuple[Check, ...] = ()
-    wait: float = 0.0
-    timeout: float = 5.0
-    attempts: int = 5
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able form, stored with the release."""
-        return {
-            "checks": [[c.path, c.content] for c in self.checks],
-            "wait": self.wait,
-            "timeout": self.timeout,
-            "attempts": self.attempts,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> HealthChecks:
-        """The inverse of :meth:`to_dict`."""
-        return cls(
-            checks=tuple(Check(path, content) for path, content in data.get("checks", ())),
-            wait=float(data.get("wait", 0.0)),
-            timeout=float(data.get("timeout", 5.0)),
-            attempts=int(data.get("attempts", 5)),
-        )
+    STOP = "stop"
+    START = "start"
+    RESTART = "restart"
 
 
 @attrs.frozen
@@ -251,7 +255,12 @@ class Instance:
 
 @attrs.frozen
 class Release:
-    """A numbered release of an app: one revision, one image, one config."""
+    """A numbered release of an app: one revision, one image, one config.
+
+    ``image`` is ``None`` until the release's image is built and published;
+    ``pruned`` says image clean-up removed it since (a rollback to it then
+    needs the revision pushed again).
+    """
 
     app: App
     number: int
@@ -259,13 +268,14 @@ class Release:
     tree: str
     config_digest: str
     scheduler: str
-    image: str = ""
+    image: Image | None = None
     status: str = "pending"
     units: tuple[Unit, ...] = ()
     placements: tuple[Placement, ...] = ()
     created: float = 0.0
-    checks: HealthChecks = HealthChecks()
+    checks: HealthChecks = attrs.field(factory=HealthChecks)
     config_version: int = 0
+    pruned: bool = False
 
     def to_dict(self, current: bool = False) -> dict[str, Any]:
         """The release record of the interface contract (``nap deploy --json``)."""
@@ -274,7 +284,7 @@ class Release:
             "release": self.number,
             "revision": self.revision,
             "tree": self.tree,
-            "image": self.image,
+            "image": self.image.pinned if self.image else "",
             "scheduler": self.scheduler,
             "current": current,
             "placements": [p.to_dict() for p in self.placements],

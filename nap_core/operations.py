@@ -1,10 +1,10 @@
-"""Day-2 operations that make a new release without a build: config changes,
-rollbacks and scaling; and what follows a deploy or ends an app: image
-clean-up and destroy.
+"""Day-2 operations, the one front door for the CLI and for SSH: config vars,
+rollbacks, scaling, what runs where, logs, stop/start/restart, destroy.
 
-A release made here reuses a published image, runs through the same
-render_units and schedule hooks as a deploy, and becomes current only once it
-answers; if it fails, the release that served keeps serving.
+Every scheduler hook of day-2 work is called from here and nowhere else. An
+operation that makes a release (config, rollback, scale) goes through
+:mod:`nap_core.lifecycle`, as a deploy does: the change it carries becomes the
+app's only when the new release serves, so a failed one changes nothing.
 """
 
 from __future__ import annotations
@@ -12,205 +12,220 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TextIO
 
-import pluggy
+import attrs
 
-from nap_core import images
+from nap_core import lifecycle
 from nap_core.config import Settings
-from nap_core.errors import NapError, NoScheduler
-from nap_core.locks import app_lock
-from nap_core.model import App, Release
+from nap_core.errors import NapError
+from nap_core.locks import app_lock, push_lock
+from nap_core.model import Action, App, Instance, Release
 from nap_core.names import check_config_key
 from nap_core.output import Output
-from nap_core.pipeline import app_config, conclude, image_from_info, roll_out
-from nap_core.state import State
+from nap_core.plugins import PluginManager
+from nap_core.state import Change, State
+
+#: The most instances ``nap ps scale`` runs of an app.
+MAX_REPLICAS = 100
 
 
-@contextmanager
-def app_state(
-    settings: Settings, name: str, *, locked: bool = False, create: bool = False
-) -> Iterator[tuple[State, App]]:
-    """The state and the app ``name`` for the duration of the block.
+@attrs.frozen
+class ReleaseRow:
+    """One line of ``nap releases``: a release, what it is now, and where the
+    current one runs (``None`` when its scheduler could not say)."""
 
-    :param locked: hold the app's deploy lock, as anything that makes a release must.
-    :param create: record an app nap has not seen yet, instead of refusing it.
-    """
-    app = App(name)
-    state = State(settings.home)
-    try:
-        if create:
-            state.ensure_app(app)
-        elif not state.has_app(app.name):
-            raise NapError(f"no app named {app.name}: deploy it first (`nap apps` lists apps)")
-        if locked:
-            with app_lock(settings.home, app.name):
+    release: Release
+    status: str
+    live: tuple[Instance, ...] | None = None
+
+
+@attrs.frozen
+class Operations:
+    """Day-2 work on the apps of one NAP_HOME, with the active plugins."""
+
+    settings: Settings
+    pm: PluginManager
+    output: Output
+
+    @contextmanager
+    def app(
+        self, name: str, *, locked: bool = False, create: bool = False
+    ) -> Iterator[tuple[State, App]]:
+        """The state and the app ``name`` for the duration of the block.
+
+        :param locked: hold the app's push and deploy locks, as anything that
+            makes a release or removes the app must (in a push's order).
+        :param create: record an app nap has not seen yet, instead of refusing it.
+        """
+        app = App(name)
+        state = State(self.settings.home)
+        try:
+            if create:
+                state.ensure_app(app)
+            elif not state.has_app(app.name):
+                raise NapError(f"no app named {app.name}: deploy it first (`nap apps` lists apps)")
+            if locked:
+                with (
+                    push_lock(self.settings.home, app.name),
+                    app_lock(self.settings.home, app.name),
+                ):
+                    yield state, app
+            else:
                 yield state, app
-        else:
-            yield state, app
-    finally:
-        state.close()
+        finally:
+            state.close()
+
+    # Reading
+
+    def apps(self) -> list[tuple[str, int | None]]:
+        """Every app with the number of the release it serves (``None``: not deployed)."""
+        state = State(self.settings.home)
+        try:
+            return [(row["name"], row["current"]) for row in state.apps()]
+        finally:
+            state.close()
+
+    def releases(self, name: str) -> list[ReleaseRow]:
+        """The app's releases, newest first; the current one with its live instances."""
+        with self.app(name) as (state, app):
+            serving = state.current(app)
+            found = state.releases(app)
+        current = serving.number if serving else None
+        rows = []
+        for release in found:
+            live = None
+            if release.number == current and release.scheduler == self.settings.scheduler:
+                try:
+                    live = tuple(self.instances(name))
+                except NapError as exc:
+                    self.output.line(f"warning: cannot ask where instances run: {exc}")
+            rows.append(ReleaseRow(release, _status(release, current), live))
+        return rows
+
+    def config(self, name: str) -> dict[str, str]:
+        """The app's config vars (the CLI masks them unless asked)."""
+        with self.app(name) as (state, app):
+            return state.config(app)
+
+    def instances(self, name: str) -> list[Instance]:
+        """Where the app's instances run now, read from its scheduler."""
+        with self.app(name) as (state, app):
+            release = _current(state, app)
+        found = self.pm.hook.instances(app=app, release=release, settings=self.settings)
+        return list(found or ())
+
+    def logs(self, name: str, follow: bool, lines: int, stream: TextIO) -> None:
+        """Write the app's logs to ``stream``."""
+        with self.app(name) as (state, app):
+            release = _current(state, app)
+        self.pm.hook.logs(
+            app=app, release=release, settings=self.settings, follow=follow, lines=lines,
+            stream=stream,
+        )  # fmt: skip
+
+    # Changing
+
+    def change_config(
+        self, name: str, set_vars: Mapping[str, str] | None = None, unset: list[str] | None = None
+    ) -> Release | None:
+        """Set and unset config vars; roll out a release with them if the app runs."""
+        for key in [*(set_vars or {}), *(unset or [])]:
+            check_config_key(key)
+        # Config may come before the first push (a database URL the app needs to
+        # start), so an app nap has not seen yet is created here, as by a push.
+        with self.app(name, locked=True, create=True) as (state, app):
+            env = state.config(app)
+            missing = [key for key in unset or [] if key not in env]
+            if missing:
+                raise NapError(f"{app.name} has no config var {', '.join(missing)}")
+            env.update(set_vars or {})
+            for key in unset or []:
+                env.pop(key)
+            return self._again(state, app, Change(env=env), "Config changed")
+
+    def rollback(self, name: str, number: int | None) -> Release:
+        """Run release ``number`` (default: the one before the current) again: its
+        image and its config vars, as a new release, without a build."""
+        with self.app(name, locked=True) as (state, app):
+            current = _current(state, app)
+            if number is None:
+                older = [
+                    r
+                    for r in state.releases(app)
+                    if r.number < current.number and r.status == "succeeded"
+                ]
+                if not older:
+                    raise NapError(f"{app.name} has no release before {current.number}")
+                number = older[0].number
+            target = state.release(app, number) if 0 < number < 2**63 else None
+            if target is None or target.status != "succeeded":
+                raise NapError(
+                    f"{app.name} has no release {number} that ran: `nap releases {app.name}`"
+                )
+            change = Change(env=state.release_config(app, number))
+            return lifecycle.release_again(
+                state, target, change, self.settings, self.pm, self.output,
+                f"Rolling back to {number}",
+            )  # fmt: skip
+
+    def scale(self, name: str, replicas: int) -> Release | None:
+        """Set the app's replicas and roll out a release that runs that many."""
+        if not 0 <= replicas <= MAX_REPLICAS:
+            raise NapError(f"replicas must be between 0 and {MAX_REPLICAS}, not {replicas}")
+        with self.app(name, locked=True) as (state, app):
+            return self._again(state, app, Change(replicas=replicas), f"Scaling to {replicas}")
+
+    def control(self, name: str, action: Action) -> list[Instance]:
+        """Stop, start or restart the app's current release."""
+        with self.app(name, locked=True) as (state, app):
+            release = _current(state, app)
+            found = self.pm.hook.control(
+                app=app, release=release, action=action, settings=self.settings,
+                output=self.output,
+            )  # fmt: skip
+            return list(found or ())
+
+    def destroy(self, name: str, volumes: bool) -> None:
+        """Remove everything of an app: what runs, its images, its repo, its state."""
+        with self.app(name, locked=True) as (state, app):
+            self.output.step(f"Destroying {app.name}")
+            self.pm.hook.destroy(
+                app=app, settings=self.settings, volumes=volumes, output=self.output
+            )
+            for release in state.releases(app):
+                if release.image is not None and not release.pruned:
+                    self.pm.hook.unpublish(
+                        image=release.image, settings=self.settings, output=self.output
+                    )
+            shutil.rmtree(self.settings.repo_path(app.name), ignore_errors=True)
+            shutil.rmtree(self.settings.app_dir(app.name), ignore_errors=True)
+            state.delete_app(app.name)
+            self.output.done(f"{app.name} is gone")
+
+    def _again(self, state: State, app: App, change: Change, why: str) -> Release | None:
+        """Roll the current release's image out again with ``change``; commit the
+        change alone if the app has never run (it then applies from its first deploy)."""
+        base = state.current(app)
+        if base is None:
+            state.commit(app, change)
+            return None
+        return lifecycle.release_again(
+            state, base, change, self.settings, self.pm, self.output, why
+        )
 
 
-def current_release(state: State, app: App) -> Release:
-    """The release serving the app, or an error saying to deploy first."""
+def _current(state: State, app: App) -> Release:
     release = state.current(app)
     if release is None:
         raise NapError(f"{app.name} has no release yet: push it first")
     return release
 
 
-def release_again(
-    state: State,
-    app: App,
-    base: Release,
-    settings: Settings,
-    pm: pluggy.PluginManager,
-    output: Output,
-    why: str,
-) -> Release:
-    """Make a new release of ``base``'s image with the app's config now, and roll it out.
-
-    Call under the app's lock. Raises if ``base``'s image was cleaned up.
-    """
-    info = state.image_info(app, base.number)
-    if info.get("pruned") or not base.image:
-        raise NapError(
-            f"the image of release {base.number} is gone (image clean-up keeps the last "
-            f"{settings.get('keep_releases')} releases): push revision {base.revision[:12]} again"
-        )
-    config = app_config(state, app, settings)
-    previous = state.current(app)
-    release = state.new_release(
-        Release(
-            app=app,
-            number=0,
-            revision=base.revision,
-            tree=base.tree,
-            config_digest=config.digest,
-            scheduler=settings.scheduler,
-            image=base.image,
-            checks=base.checks,
-        ),
-        config,
-        info,
-    )
-    output.step(f"{why}: release {release.number} of {app.name}, image of release {base.number}")
-    with state.failing(release):
-        release = roll_out(
-            app, image_from_info(app, info), release, config, previous, settings, pm, output
-        )
-    conclude(state, release, settings, pm, output)
-    return release
-
-
-def release_current_again(
-    state: State,
-    app: App,
-    settings: Settings,
-    pm: pluggy.PluginManager,
-    output: Output,
-    why: str,
-) -> Release | None:
-    """Roll the current release's image out again with the app's config now; None if
-    the app has never run (the change then applies from its first deploy)."""
-    base = state.current(app)
-    if base is None:
-        return None
-    return release_again(state, app, base, settings, pm, output, why)
-
-
-def change_config(
-    settings: Settings,
-    pm: pluggy.PluginManager,
-    name: str,
-    output: Output,
-    set_vars: Mapping[str, str] | None = None,
-    unset: list[str] | None = None,
-) -> Release | None:
-    """Set and unset config vars; roll out a release with them if the app runs."""
-    for key in [*(set_vars or {}), *(unset or [])]:
-        check_config_key(key)
-    # Config may come before the first push (a database URL the app needs to
-    # start), so an app nap has not seen yet is created here, as by a push.
-    with app_state(settings, name, locked=True, create=True) as (state, app):
-        env = state.config(app)
-        missing = [key for key in unset or [] if key not in env]
-        if missing:
-            raise NapError(f"{app.name} has no config var {', '.join(missing)}")
-        env.update(set_vars or {})
-        for key in unset or []:
-            env.pop(key)
-        state.replace_config(app, env)
-        return release_current_again(state, app, settings, pm, output, "Config changed")
-
-
-def rollback(
-    settings: Settings, pm: pluggy.PluginManager, name: str, number: int | None, output: Output
-) -> Release:
-    """Run release ``number`` (default: the one before the current) again: its image
-    and its config vars, as a new release, without a build."""
-    with app_state(settings, name, locked=True) as (state, app):
-        current = current_release(state, app)
-        if number is None:
-            older = [
-                r
-                for r in state.releases(app)
-                if r.number < current.number and r.status == "succeeded"
-            ]
-            if not older:
-                raise NapError(f"{app.name} has no release before {current.number}")
-            number = older[0].number
-        target = state.release(app, number)
-        if target is None or target.status != "succeeded":
-            raise NapError(
-                f"{app.name} has no release {number} that ran: `nap releases {app.name}`"
-            )
-        state.replace_config(app, state.release_config(app, number))
-        return release_again(state, app, target, settings, pm, output, f"Rolling back to {number}")
-
-
-def scale(
-    settings: Settings, pm: pluggy.PluginManager, name: str, replicas: int, output: Output
-) -> Release | None:
-    """Set the app's replicas and roll out a release that runs that many."""
-    if replicas < 0 or replicas > 100:
-        raise NapError(f"replicas must be between 0 and 100, not {replicas}")
-    with app_state(settings, name, locked=True) as (state, app):
-        state.set_replicas(app, replicas)
-        return release_current_again(state, app, settings, pm, output, f"Scaling to {replicas}")
-
-
-def destroy(
-    settings: Settings, pm: pluggy.PluginManager, name: str, volumes: bool, output: Output
-) -> None:
-    """Remove everything of an app: what runs, its images, its repo, its state."""
-    with app_state(settings, name, locked=True) as (state, app):
-        output.step(f"Destroying {app.name}")
-        done = pm.hook.destroy(app=app, settings=settings, volumes=volumes, output=output)
-        if done is None:
-            raise NoScheduler(f"the scheduler {settings.scheduler!r} cannot destroy apps")
-        for release in state.releases(app):
-            info = state.image_info(app, release.number)
-            for ref in images.references(info):
-                images.remove_local(ref, output)
-            if info.get("digest") and not info.get("pruned"):
-                images.delete_from_registry(info["repository"], info["digest"], output)
-        shutil.rmtree(settings.repo_path(app.name), ignore_errors=True)
-        shutil.rmtree(settings.app_dir(app.name), ignore_errors=True)
-        state.delete_app(app.name)
-        output.done(f"{app.name} is gone")
-
-
-def control(
-    settings: Settings, pm: pluggy.PluginManager, name: str, action: str, output: Output
-) -> list[Any]:
-    """Stop, start or restart the app's current release."""
-    with app_state(settings, name, locked=True) as (state, app):
-        release = current_release(state, app)
-        found = pm.hook.control(
-            app=app, release=release, action=action, settings=settings, output=output
-        )
-        if found is None:
-            raise NoScheduler(f"the scheduler {settings.scheduler!r} cannot {action} apps")
-        return list(found)
+def _status(release: Release, current: int | None) -> str:
+    """current, previous (it served once) or failed, for display."""
+    if release.number == current:
+        return "current"
+    if release.status == "succeeded":
+        return "previous"
+    return release.status

@@ -1,25 +1,59 @@
-"""The plugin manager factory, and what ``nap plugins list`` shows.
+"""The plugin manager factory: every plugin of the ``nap`` group, plus exactly
+one plugin of each role (the scheduler, the router), chosen by configuration.
 
 Each call makes a fresh manager (tests get their own; nothing loads at import).
-Bundled plugins are entry points of the ``nap`` distribution in the ``nap``
-group, so they are found, named and listed exactly like third-party plugins.
+Plugins that are always on (app types, the intake, the publisher, commands)
+register under the entry-point group ``nap``. A plugin that fills a role
+registers under its role's group instead (``nap.schedulers``, ``nap.routers``),
+and only the one the configuration names is loaded: no hook implementation
+ever asks which scheduler is configured. Bundled and pip-installed plugins are
+found, chosen and listed exactly alike.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from importlib import metadata
 
 import attrs
 import pluggy
 
 from nap_core import hookspecs, reporting
+from nap_core.config import Settings
+from nap_core.errors import NapError, NoScheduler
 
-#: The entry-point group plugins register under.
+#: The entry-point group of the plugins that are always on.
 GROUP = "nap"
 #: The distribution whose plugins count as bundled.
 DISTRIBUTION = "nap"
+
+
+@attrs.frozen
+class Role:
+    """A part exactly one plugin plays: which setting names it, where candidates register."""
+
+    name: str
+    setting: str
+    group: str
+    #: The hooks the chosen plugin must implement.
+    required: tuple[str, ...] = ()
+    #: The setting's value that means "no plugin in this role".
+    off: str | None = None
+
+
+SCHEDULER = Role("scheduler", "scheduler", "nap.schedulers", hookspecs.SCHEDULER)
+ROUTER = Role("router", "router", "nap.routers", off="none")
+ROLES = (SCHEDULER, ROUTER)
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, knowing which plugin fills each role."""
+
+    def __init__(self) -> None:
+        super().__init__(GROUP)
+        #: role name -> the name of the active plugin in it
+        self.active: dict[str, str] = {}
 
 
 def disabled_from(environ: Mapping[str, str]) -> list[str]:
@@ -29,15 +63,22 @@ def disabled_from(environ: Mapping[str, str]) -> list[str]:
 
 
 def plugin_manager(
-    environ: Mapping[str, str] | None = None, extra: Iterable[tuple[str, object]] = ()
-) -> pluggy.PluginManager:
-    """Make a plugin manager with nap's hooks and every installed plugin.
+    environ: Mapping[str, str] | None = None,
+    extra: Iterable[tuple[str, object]] = (),
+    *,
+    settings: Settings | None = None,
+    candidates: Mapping[str, Mapping[str, object]] | None = None,
+) -> PluginManager:
+    """Make a plugin manager with nap's hooks, the always-on plugins and, when
+    ``settings`` is given, the scheduler and router they name.
 
     :param environ: where ``NAP_DISABLE_PLUGINS`` is read (default ``os.environ``).
     :param extra: ``(name, plugin)`` pairs registered after the entry points
         (tests use this for throwaway plugins).
+    :param settings: activate the roles these settings choose (see :func:`activate`).
+    :param candidates: per role name, plugins offered beside the installed ones.
     """
-    pm = pluggy.PluginManager(GROUP)
+    pm = PluginManager()
     pm.add_hookspecs(hookspecs)
     for name in disabled_from(os.environ if environ is None else environ):
         pm.set_blocked(name)
@@ -46,47 +87,58 @@ def plugin_manager(
     pm.load_setuptools_entrypoints(GROUP)
     for name, plugin in extra:
         pm.register(plugin, name=name)
+    if settings is not None:
+        activate(pm, settings, candidates)
     pm.check_pending()
     return pm
 
 
-@attrs.frozen
-class PluginInfo:
-    """One line of ``nap plugins list``."""
+def activate(
+    pm: PluginManager,
+    settings: Settings,
+    candidates: Mapping[str, Mapping[str, object]] | None = None,
+) -> None:
+    """Register the one plugin of each role that ``settings`` names.
 
-    name: str
-    version: str
-    hooks: tuple[str, ...]
-    builtin: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of the interface contract."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "hooks": list(self.hooks),
-            "builtin": self.builtin,
-        }
-
-
-def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:
-    """Every registered plugin with its version and the hooks it implements."""
-    from nap_core import __version__
-
-    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
-    order = {name: i for i, name in enumerate(hookspecs.ORDER + hookspecs.OPERATIONS)}
-    infos = []
-    for name, plugin in pm.list_name_plugin():
-        if plugin is None:  # blocked
+    Raises a one-line error listing the installed ones when the name is unknown
+    or its plugin is disabled, before anything is built.
+    """
+    for role in ROLES:
+        if role.name in pm.active:
             continue
-        hooks = sorted(
-            (caller.name for caller in pm.get_hookcallers(plugin) or ()),
-            key=lambda hook: order.get(hook, len(order)),
-        )
-        dist = dists.get(id(plugin))
-        if dist is not None:
-            version, builtin = dist.version, dist.metadata["name"] == DISTRIBUTION
-        else:  # registered by nap itself (core) or by a caller (tests)
-            version, builtin = __version__, name == "core"
-        infos.append(PluginInfo(name, version, tuple(hooks), builtin))
-    return sorted(infos, key=lambda info: (not info.builtin, info.name))
+        chosen = settings.get(role.setting) or ""
+        if role.off is not None and chosen in (role.off, ""):
+            continue
+        offered = dict((candidates or {}).get(role.name, {}))
+        found = offered.get(chosen) or _load(role, chosen)
+        if found is None or pm.is_blocked(chosen):
+            names = sorted({*offered, *(ep.name for ep in entry_points(role))})
+            error = NoScheduler if role is SCHEDULER else NapError
+            raise error(
+                f"{role.setting} = {chosen!r} is not an installed {role.name}: "
+                f"choose one of {', '.join(names) or 'none installed'}"
+                + (f" (or {role.off!r})" if role.off else "")
+            )
+        pm.register(found, name=chosen)
+        missing = [hook for hook in role.required if not _implements(pm, found, hook)]
+        if missing:
+            pm.unregister(found)
+            raise NoScheduler(f"the {role.name} {chosen!r} does not implement {', '.join(missing)}")
+        pm.active[role.name] = chosen
+
+
+def _implements(pm: PluginManager, plugin: object, hook: str) -> bool:
+    return any(impl.plugin is plugin for impl in getattr(pm.hook, hook).get_hookimpls())
+
+
+def entry_points(role: Role) -> list[metadata.EntryPoint]:
+    """The installed candidates of ``role``."""
+    return list(metadata.entry_points(group=role.group))
+
+
+def _load(role: Role, name: str) -> object | None:
+    for entry_point in entry_points(role):
+        if entry_point.name == name:
+            plugin: object = entry_point.load()
+            return plugin
+    return None

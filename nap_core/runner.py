@@ -24,7 +24,7 @@ def run_deploy(request: Request, environ: Mapping[str, str], output: Output | No
     output = output or Output(sys.stderr)
     try:
         settings = Settings.load(environ)
-        deploy(request, settings, plugin_manager(environ), output)
+        deploy(request, settings, plugin_manager(environ, settings=settings), output)
     except NapError as exc:
         output.stream.write(f"error: {exc}\n")
         return 1

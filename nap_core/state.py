@@ -11,57 +11,15 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nap_core.model import App, AppConfig, HealthChecks, Placement, Release, Unit
+import attrs
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS apps (
-    name            TEXT PRIMARY KEY,
-    created         REAL NOT NULL,
-    current         INTEGER,                    -- the release that serves, NULL before the first
-    replicas        INTEGER,                    -- set by `nap ps scale`; NULL: as configured
-    config_version  INTEGER NOT NULL DEFAULT 0  -- bumped by every config change
-);
-CREATE TABLE IF NOT EXISTS releases (
-    app           TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-    number        INTEGER NOT NULL,
-    revision      TEXT NOT NULL,
-    tree          TEXT NOT NULL,
-    image         TEXT NOT NULL DEFAULT '',
-    image_info    TEXT NOT NULL DEFAULT '{}',  -- ports, env, volumes: enough to run it again
-    config_digest TEXT NOT NULL,
-    config_version INTEGER NOT NULL DEFAULT 0,
-    config_env    TEXT NOT NULL DEFAULT '{}',  -- the config vars it runs with (secrets: 0600 file)
-    scheduler     TEXT NOT NULL,
-    status        TEXT NOT NULL,               -- deploying | succeeded | failed
-    units         TEXT NOT NULL DEFAULT '[]',
-    placements    TEXT NOT NULL DEFAULT '[]',
-    checks        TEXT NOT NULL DEFAULT '{}',  -- the release's CHECKS, as HealthChecks.to_dict()
-    error         TEXT NOT NULL DEFAULT '',
-    created       REAL NOT NULL,
-    PRIMARY KEY (app, number)
-);
-CREATE TABLE IF NOT EXISTS config (
-    app    TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-    key    TEXT NOT NULL,
-    value  TEXT NOT NULL,
-    PRIMARY KEY (app, key)
-);
-"""
-
-
-#: Columns added after the first schema, so that an existing nap.db keeps working.
-ADDED_COLUMNS = [
-    ("apps", "replicas", "INTEGER"),
-    ("apps", "config_version", "INTEGER NOT NULL DEFAULT 0"),
-    ("releases", "config_version", "INTEGER NOT NULL DEFAULT 0"),
-    ("releases", "config_env", "TEXT NOT NULL DEFAULT '{}'"),
-    ("releases", "checks", "TEXT NOT NULL DEFAULT '{}'"),
-]
+from nap_core.model import App, AppConfig, Release
+from nap_core.schema import migrate, release_of_row
 
 
 class State:
@@ -77,18 +35,17 @@ class State:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.executescript(SCHEMA)
-        self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        for table, column, declaration in ADDED_COLUMNS:
-            names = {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            if column not in names:
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        migrate(self.db)
 
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -128,15 +85,13 @@ class State:
     # Releases
 
     def new_release(
-        self,
-        release: Release,
-        config: AppConfig,
-        image_info: dict[str, Any] | None = None,
+        self, release: Release, config: AppConfig, pending: Change | None = None
     ) -> Release:
         """Record a release being deployed, numbered after the app's last one.
 
         The config vars it runs with are stored with it, so a rollback can run
-        the same code with the same config.
+        the same code with the same config. ``pending`` is a config change the
+        release carries: it becomes the app's only with :meth:`make_current`.
         """
         with self.transaction() as db:
             row = db.execute(
@@ -147,7 +102,7 @@ class State:
             created = time.time()
             version = db.execute(
                 "SELECT config_version FROM apps WHERE name = ?", (release.app.name,)
-            ).fetchone()[0]
+            ).fetchone()[0] + (1 if pending and pending.env is not None else 0)
             db.execute(
                 "INSERT INTO releases (app, number, revision, tree, image, image_info,"
                 " config_digest, config_version, config_env, scheduler, status, checks, created)"
@@ -157,8 +112,8 @@ class State:
                     number,
                     release.revision,
                     release.tree,
-                    release.image,
-                    json.dumps(image_info or {}),
+                    release.image.pinned if release.image else "",
+                    json.dumps(release.image.to_dict() if release.image else {}),
                     release.config_digest,
                     version,
                     json.dumps(config.environment),
@@ -171,22 +126,28 @@ class State:
             release, number=number, status="deploying", created=created, config_version=version
         )
 
-    def record_image(self, release: Release, image_info: dict[str, Any]) -> None:
+    def record_image(self, release: Release) -> None:
         """Store the published image of a release being deployed."""
+        assert release.image is not None
         with self.transaction() as db:
             db.execute(
                 "UPDATE releases SET image = ?, image_info = ? WHERE app = ? AND number = ?",
-                (release.image, json.dumps(image_info), release.app.name, release.number),
+                (
+                    release.image.pinned,
+                    json.dumps(release.image.to_dict()),
+                    release.app.name,
+                    release.number,
+                ),
             )
 
-    def make_current(self, release: Release) -> None:
-        """Mark the release deployed and serving, in one transaction."""
+    def make_current(self, release: Release, pending: Change | None = None) -> None:
+        """Mark the release deployed and serving, and commit the config change or
+        scale it carries, in one transaction: all of it happens, or none."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE releases SET status = 'succeeded', image = ?, units = ?, placements = ?"
+                "UPDATE releases SET status = 'succeeded', units = ?, placements = ?"
                 " WHERE app = ? AND number = ?",
                 (
-                    release.image,
                     json.dumps([[u.name, u.text, u.kind] for u in release.units]),
                     json.dumps([p.to_dict() for p in release.placements]),
                     release.app.name,
@@ -196,6 +157,26 @@ class State:
             db.execute(
                 "UPDATE apps SET current = ? WHERE name = ?", (release.number, release.app.name)
             )
+            if pending is not None:
+                self._commit(db, release.app, pending)
+
+    def commit(self, app: App, pending: Change) -> None:
+        """Commit a config change or scale on its own (an app that does not run yet)."""
+        with self.transaction() as db:
+            self._commit(db, app, pending)
+
+    def _commit(self, db: sqlite3.Connection, app: App, pending: Change) -> None:
+        if pending.env is not None:
+            db.execute("DELETE FROM config WHERE app = ?", (app.name,))
+            db.executemany(
+                "INSERT INTO config (app, key, value) VALUES (?, ?, ?)",
+                [(app.name, key, value) for key, value in pending.env.items()],
+            )
+            db.execute(
+                "UPDATE apps SET config_version = config_version + 1 WHERE name = ?", (app.name,)
+            )
+        if pending.replicas is not None:
+            db.execute("UPDATE apps SET replicas = ? WHERE name = ?", (pending.replicas, app.name))
 
     def update_placements(self, release: Release) -> None:
         """Store where a release's instances run now."""
@@ -242,28 +223,21 @@ class State:
             " WHERE a.name = ?",
             (app.name,),
         ).fetchone()
-        return _release(row) if row else None
+        return release_of_row(row) if row else None
 
     def release(self, app: App, number: int) -> Release | None:
         """One release by number."""
         row = self.db.execute(
             "SELECT * FROM releases WHERE app = ? AND number = ?", (app.name, number)
         ).fetchone()
-        return _release(row) if row else None
-
-    def image_info(self, app: App, number: int) -> dict[str, Any]:
-        """What is known of a release's image: ports, env, volumes."""
-        row = self.db.execute(
-            "SELECT image_info FROM releases WHERE app = ? AND number = ?", (app.name, number)
-        ).fetchone()
-        return dict(json.loads(row[0])) if row else {}
+        return release_of_row(row) if row else None
 
     def releases(self, app: App) -> list[Release]:
         """Every release of the app, newest first."""
         rows = self.db.execute(
             "SELECT * FROM releases WHERE app = ? ORDER BY number DESC", (app.name,)
         )
-        return [_release(row) for row in rows]
+        return [release_of_row(row) for row in rows]
 
     def release_config(self, app: App, number: int) -> dict[str, str]:
         """The config vars a release ran with."""
@@ -272,13 +246,23 @@ class State:
         ).fetchone()
         return dict(json.loads(row[0])) if row else {}
 
-    def set_image_info(self, app: App, number: int, info: dict[str, Any]) -> None:
-        """Replace what is known of a release's image (e.g. that it was pruned)."""
+    def mark_pruned(self, release: Release) -> None:
+        """Record that image clean-up removed the release's image."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE releases SET image_info = ? WHERE app = ? AND number = ?",
-                (json.dumps(info), app.name, number),
+                "UPDATE releases SET image_info = json_set(image_info, '$.pruned', json('true'))"
+                " WHERE app = ? AND number = ?",
+                (release.app.name, release.number),
             )
+
+    def ports_in_use(self, scheduler: str) -> frozenset[int]:
+        """The host ports that the serving release of every app on ``scheduler`` holds."""
+        rows = self.db.execute(
+            "SELECT r.placements FROM releases r JOIN apps a"
+            " ON a.name = r.app AND a.current = r.number WHERE r.scheduler = ?",
+            (scheduler,),
+        )
+        return frozenset(p["port"] for row in rows for p in json.loads(row[0]))
 
     # Config vars and scale
 
@@ -292,43 +276,19 @@ class State:
         row = self.db.execute("SELECT replicas FROM apps WHERE name = ?", (app.name,)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
-    def replace_config(self, app: App, env: dict[str, str]) -> None:
-        """Make ``env`` the app's config vars, and bump its config version."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM config WHERE app = ?", (app.name,))
-            db.executemany(
-                "INSERT INTO config (app, key, value) VALUES (?, ?, ?)",
-                [(app.name, key, value) for key, value in env.items()],
-            )
-            db.execute(
-                "UPDATE apps SET config_version = config_version + 1 WHERE name = ?", (app.name,)
-            )
-
     def set_replicas(self, app: App, replicas: int) -> None:
         """Set how many instances of the app run."""
-        with self.transaction() as db:
-            db.execute("UPDATE apps SET replicas = ? WHERE name = ?", (replicas, app.name))
+        self.commit(app, Change(replicas=replicas))
 
 
 def _evolve(release: Release, **changes: Any) -> Release:
-    import attrs
-
     return attrs.evolve(release, **changes)
 
 
-def _release(row: sqlite3.Row) -> Release:
-    return Release(
-        app=App(row["app"]),
-        number=row["number"],
-        revision=row["revision"],
-        tree=row["tree"],
-        config_digest=row["config_digest"],
-        scheduler=row["scheduler"],
-        image=row["image"],
-        status=row["status"],
-        units=tuple(Unit(*unit) for unit in json.loads(row["units"])),
-        placements=tuple(Placement(**p) for p in json.loads(row["placements"])),
-        created=row["created"],
-        checks=HealthChecks.from_dict(json.loads(row["checks"])),
-        config_version=row["config_version"],
-    )
+@attrs.frozen
+class Change:
+    """A change to an app's config vars (``env``) or scale (``replicas``) that a
+    release carries; ``None`` leaves that part as it is."""
+
+    env: Mapping[str, str] | None = None
+    replicas: int | None = None

@@ -8,7 +8,8 @@ VENV=${NAP_VENV:-/opt/nap/venv}
 LINKS="$ROOT/build/typecheck"
 rm -rf "$LINKS"; mkdir -p "$LINKS"
 ln -s "$ROOT/nap_core" "$LINKS/nap_core"
-packages=(-p nap_core)
+ln -s "$ROOT/nap" "$LINKS/nap"
+packages=(-p nap -p nap_core)
 for dir in "$ROOT"/plugins/*/; do
   name=$(basename "$dir")
   [ -f "$dir/__init__.py" ] || continue

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 BUSYBOX = Path("/bin/busybox")
-NAP = [sys.executable, "-m", "nap_core.entry"]
+NAP = [sys.executable, "-m", "nap"]
 
 HTTPD_DOCKERFILE = """FROM scratch
 COPY busybox /bin/busybox

@@ -51,7 +51,17 @@ def test_the_hook_order_is_the_documented_order() -> None:
     table = re.findall(r"^\| (\d) \| \[`(\w+)`\]", text, flags=re.M)
 
     assert [name for _, name in table] == list(hookspecs.ORDER)
-    assert set(hook_names()) == set(hookspecs.ORDER) | set(hookspecs.OPERATIONS)
+    assert set(hook_names()) == {*hookspecs.ORDER, *hookspecs.OPERATIONS, *hookspecs.SERVICES}
+
+
+def test_the_hook_reference_is_generated_from_the_hookspec_docstrings() -> None:
+    import runpy
+
+    generator = runpy.run_path(str(DOCS.parent / "scripts" / "hooks_doc.py"))
+
+    assert (DOCS / "hooks.md").read_text() == generator["render"](), (
+        "docs/hooks.md differs from the hookspec docstrings: run python scripts/hooks_doc.py"
+    )
 
 
 def test_every_configuration_key_is_documented() -> None:

@@ -1,18 +1,22 @@
-"""The plugin layer: discovery, listing, blocking, and the order of the hooks."""
+"""The plugin layer: discovery, listing, blocking, choosing the scheduler, and
+the order of the hooks (every hook, deploy and day-2, has a test that calls it)."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from conftest import Nap, SampleApp, http_get
 
 from nap_core import hookspecs
 from nap_core.config import Settings
 from nap_core.hookimpl import hookimpl
-from nap_core.model import Request
+from nap_core.model import Action, Request
+from nap_core.operations import Operations
 from nap_core.output import Output
 from nap_core.pipeline import deploy
 from nap_core.plugins import plugin_manager
@@ -23,13 +27,17 @@ from nap_gitshell.worktree import _push
 def test_plugins_list_json_shows_every_hook_with_a_bundled_implementation(nap: Nap) -> None:
     listed = json.loads(nap("plugins", "list", "--json", check=True).stdout)
 
-    assert all(set(p) == {"name", "version", "hooks", "builtin"} for p in listed)
+    fields = {"name", "version", "hooks", "builtin", "role", "active"}
+    assert all(set(p) == fields for p in listed)
     bundled = {p["name"]: p for p in listed if p["builtin"]}
     assert {"core", "gitshell", "dockerfile", "registry", "local"} <= set(bundled)
     implemented = {hook for p in bundled.values() for hook in p["hooks"]}
     assert set(hookspecs.ORDER) <= implemented
     assert bundled["dockerfile"]["hooks"] == ["detect", "build"]
     assert bundled["local"]["version"] == "0.1.0"
+    schedulers = {p["name"]: p["active"] for p in listed if p["role"] == "scheduler"}
+    assert schedulers == {"local": True, "swarm": False, "fleet": False}
+    assert bundled["fleet"]["hooks"][:3] == ["is_current", "build", "publish"]
 
 
 def test_plugins_list_prints_one_line_per_plugin(nap: Nap) -> None:
@@ -89,6 +97,41 @@ class Recorder:
     def report(self, release: Any, current: bool, output: Any) -> None:
         self.calls.append("report")
 
+    @hookimpl(tryfirst=True)
+    def instances(self, app: Any) -> None:
+        self.calls.append("instances")
+
+    @hookimpl(tryfirst=True)
+    def logs(self, app: Any) -> None:
+        self.calls.append("logs")
+
+    @hookimpl(tryfirst=True)
+    def control(self, app: Any, action: Any) -> None:
+        self.calls.append("control")
+
+    @hookimpl(tryfirst=True)
+    def destroy(self, app: Any) -> None:
+        self.calls.append("destroy")
+
+    @hookimpl(tryfirst=True)
+    def unpublish(self, image: Any) -> None:
+        self.calls.append("unpublish")
+
+    @hookimpl
+    def register_commands(self, cli: Any) -> None:
+        self.calls.append("register_commands")
+
+
+def test_the_recorder_implements_every_hook() -> None:
+    # The recorder's run below is the test that calls each hook: a new hook
+    # fails here until the recorder implements it and that test expects it.
+    specs = {*hookspecs.ORDER, *hookspecs.OPERATIONS, *hookspecs.SERVICES}
+    implemented = {name for name in dir(Recorder) if hasattr(getattr(Recorder, name), "nap_impl")}
+    assert implemented == specs
+    assert specs == {
+        name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "nap_spec")
+    }
+
 
 def test_a_plugin_sees_the_hooks_called_in_the_documented_order(
     nap_home: Path, sample_app: SampleApp, app_name: str, monkeypatch: pytest.MonkeyPatch
@@ -108,7 +151,7 @@ def test_a_plugin_sees_the_hooks_called_in_the_documented_order(
     )
     head = sample_app.git("rev-parse", "HEAD").strip()
     recorder = Recorder()
-    pm = plugin_manager(environ, extra=[("recorder", recorder)])
+    pm = plugin_manager(environ, extra=[("recorder", recorder)], settings=settings)
 
     outcome = deploy(Request("redeploy", bare, revision=head), settings, pm, Output())
 
@@ -122,3 +165,76 @@ def test_a_plugin_sees_the_hooks_called_in_the_documented_order(
     recorder.calls.clear()
     deploy(Request("redeploy", bare, revision=head), settings, pm, Output())
     assert recorder.calls == ["intake", "detect", "fetch", "is_current", "report"]
+
+    # Day-2 work, through the front door the CLI and SSH use.
+    recorder.calls.clear()
+    operations = Operations(settings, pm, Output(io.StringIO()))
+    operations.instances(app_name)
+    operations.logs(app_name, follow=False, lines=1, stream=io.StringIO())
+    operations.control(app_name, Action.RESTART)
+    operations.destroy(app_name, volumes=False)
+    assert recorder.calls == ["instances", "logs", "control", "destroy", "unpublish"]
+    assert recorder.calls == [*hookspecs.OPERATIONS, "unpublish"]
+
+    recorder.calls.clear()
+    pm.hook.register_commands(cli=click.Group("nap"))
+    assert recorder.calls == ["register_commands"]
+
+
+def test_an_unknown_scheduler_is_one_line_listing_the_installed_ones_before_any_build(
+    nap: Nap, sample_app: SampleApp, app_name: str
+) -> None:
+    result = nap("deploy", app_name, str(sample_app.path), NAP_SCHEDULER="kubernetes")
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: scheduler = 'kubernetes' is not an installed scheduler: "
+        "choose one of fleet, local, swarm"
+    )
+    assert "Building" not in result.stderr
+
+
+def test_a_disabled_scheduler_cannot_be_chosen(
+    nap: Nap, sample_app: SampleApp, app_name: str
+) -> None:
+    result = nap("deploy", app_name, str(sample_app.path), NAP_DISABLE_PLUGINS="local")
+
+    assert "error: scheduler = 'local' is not an installed scheduler" in result.stderr
+
+
+TOY = Path(__file__).parent / "toy_scheduler"
+
+
+@pytest.fixture(scope="module")
+def toy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The throwaway third-party scheduler, pip-installed into a directory of its own."""
+    import shutil
+    import subprocess
+    import sys
+
+    site = tmp_path_factory.mktemp("toy-site")
+    source = shutil.copytree(TOY, site.parent / "toy-source")  # builds leave files behind
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--target", str(site), str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return site
+
+
+def test_a_pip_installed_scheduler_is_chosen_by_name_and_deploys(
+    nap: Nap, sample_app: SampleApp, app_name: str, toy_site: Path
+) -> None:
+    env = {"NAP_SCHEDULER": "toy", "PYTHONPATH": str(toy_site)}
+
+    listed = json.loads(nap("plugins", "list", "--json", check=True, **env).stdout)
+    record = nap.deploy_json(app_name, sample_app.path, **env)
+
+    toy = next(p for p in listed if p["name"] == "toy")
+    assert (toy["role"], toy["active"], toy["builtin"], toy["version"]) == (
+        "scheduler", True, False, "0.0.1",
+    )  # fmt: skip
+    assert {p["name"]: p["active"] for p in listed if p["role"] == "scheduler"}["local"] is False
+    assert record["scheduler"] == "toy" and record["current"] is False
+    assert http_get(record["placements"][0]["url"]) == "hello 1"
+    assert nap("ps", app_name, check=True, **env).stdout.startswith(f"nap-{app_name}-toy-1")

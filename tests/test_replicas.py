@@ -9,8 +9,8 @@ import pytest
 
 from nap_core.config import Settings
 from nap_core.errors import NapError
+from nap_core.lifecycle import app_config
 from nap_core.model import App
-from nap_core.pipeline import app_config
 from nap_core.state import State
 
 

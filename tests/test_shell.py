@@ -226,7 +226,7 @@ def test_nap_shell_imports_almost_nothing() -> None:
     # the plugin manager or any of the heavy libraries before handing over.
     probe = (
         "import sys, runpy; sys.argv = ['nap', 'shell', '--key', 'k'];\n"
-        "try:\n    runpy.run_module('nap_core.entry', run_name='__main__')\n"
+        "try:\n    runpy.run_module('nap', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         "heavy = {'click', 'pluggy', 'git', 'docker', 'jinja2', 'attrs', 'importlib.metadata',"
         " 'sqlite3', 'tomllib'}\n"

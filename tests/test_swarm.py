@@ -17,15 +17,13 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from io import StringIO
 from typing import Any
 
 import pytest
 import swarm_lab
 from conftest import Nap, SampleApp
 
-from nap_core.output import Output
-from nap_core.probe import answers
+from nap_docker.probe import answers
 
 pytestmark = pytest.mark.swarm
 
@@ -95,7 +93,7 @@ def eventually(check: Any, seconds: float, what: str) -> Any:
 
 
 class DayTwo:
-    """The day-2 hooks of the configured scheduler, called in-process: a polling loop
+    """The active scheduler's instances hook, called in-process: a polling loop
     asks many times a second, which the `nap ps` command would make slow."""
 
     def __init__(self, nap: Nap, app: str, replicas: int) -> None:
@@ -105,47 +103,17 @@ class DayTwo:
         from nap_core.state import State
 
         self.settings = Settings.load({**nap.env, "NAP_REPLICAS": str(replicas)})
-        self.pm = plugin_manager()
+        self.pm = plugin_manager(settings=self.settings)
         self.app = App(app)
         state = State(self.settings.home)
         release = state.current(self.app)
         state.close()
         assert release is not None
         self.release = release
-        self.stream = StringIO()
-        self.output = Output(self.stream)
 
     def instances(self) -> list[Any]:
         return list(
             self.pm.hook.instances(app=self.app, release=self.release, settings=self.settings)
-        )
-
-    def control(self, action: str) -> list[Any]:
-        return list(
-            self.pm.hook.control(
-                app=self.app,
-                release=self.release,
-                action=action,
-                settings=self.settings,
-                output=self.output,
-            )
-        )
-
-    def logs(self) -> str:
-        stream = StringIO()
-        self.pm.hook.logs(
-            app=self.app,
-            release=self.release,
-            settings=self.settings,
-            follow=False,
-            lines=0,
-            stream=stream,
-        )
-        return stream.getvalue()
-
-    def destroy(self, volumes: bool) -> Any:
-        return self.pm.hook.destroy(
-            app=self.app, settings=self.settings, volumes=volumes, output=self.output
         )
 
 

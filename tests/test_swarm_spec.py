@@ -9,7 +9,7 @@ import pytest
 from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.model import App, AppConfig, Image, Release
-from nap_swarm import operations, options, plugin
+from nap_swarm import options
 from nap_swarm.service import choose_ports, draft, node_image
 
 
@@ -116,11 +116,12 @@ def test_node_image_swaps_only_the_registry() -> None:
     assert node_image(pinned, "127.0.0.1:5001", "127.0.0.1:5001") == pinned
 
 
-def test_every_swarm_hook_stays_out_of_a_local_deploy(tmp_path: Path) -> None:
+def test_a_local_deploy_registers_no_swarm_hook(tmp_path: Path) -> None:
+    from nap_core.plugins import plugin_manager
+
     local = Settings.load({"NAP_HOME": str(tmp_path), "NAP_SCHEDULER": "local"})
-    app = App("shop")
-    release = release_of(app)
-    assert plugin.render_units(app, IMAGE, release, AppConfig(), local) is None
-    assert plugin.is_current(app, None, AppConfig(), release, local) is None  # type: ignore[arg-type]
-    assert operations.instances(app, release, local) is None
-    assert operations.destroy(app, local, True, None) is None  # type: ignore[arg-type]
+    pm = plugin_manager(settings=local)
+
+    assert pm.active == {"scheduler": "local"}
+    assert pm.get_plugin("swarm") is None and pm.get_plugin("fleet") is None
+    assert {impl.plugin_name for impl in pm.hook.render_units.get_hookimpls()} == {"local"}

@@ -13,7 +13,7 @@ from nap_core.errors import NapError
 from nap_core.model import AppConfig, Check
 from nap_core.names import InvalidName, check_app_name, check_config_key, check_key_name
 from nap_core.output import Output
-from nap_core.volumes import volume_name
+from nap_docker.volumes import volume_name
 from nap_gitshell.hook import parse_updates
 
 

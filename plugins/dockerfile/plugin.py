@@ -7,14 +7,13 @@ decide which TCP ports are published; an image with none must listen on
 
 from __future__ import annotations
 
-from typing import Any
-
 from nap_core.config import Settings
-from nap_core.engine import docker_client
 from nap_core.errors import BuildFailed
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, Image, Release, Source, Tree
 from nap_core.output import Output
+from nap_docker.engine import docker_client
+from nap_docker.images import image_of
 
 APP_TYPE = "dockerfile"
 
@@ -53,21 +52,3 @@ def build(
     except docker.errors.DockerException as exc:
         raise BuildFailed(f"the build of {app.name} failed: {exc}") from exc
     return image_of(app, attrs, tag, settings.default_port)
-
-
-def image_of(app: App, attrs: dict[str, Any], tag: str, default_port: int) -> Image:
-    """Read ports and volumes from an image's inspect data."""
-    config = attrs.get("Config") or {}
-    exposed = config.get("ExposedPorts") or {}
-    ports = sorted(
-        int(spec.split("/")[0]) for spec in exposed if spec.split("/")[-1] in ("tcp", spec)
-    )
-    port = ports[0] if ports else default_port
-    return Image(
-        app=app,
-        id=attrs["Id"],
-        tag=tag,
-        ports=tuple(ports) or (default_port,),
-        env=(("PORT", str(port)),),
-        volumes=tuple(sorted(config.get("Volumes") or {})),
-    )

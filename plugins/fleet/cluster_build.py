@@ -28,6 +28,7 @@ from nap_core.config import Settings
 from nap_core.errors import BuildFailed
 from nap_core.model import App, Image, Release, Source
 from nap_core.output import Output
+from nap_docker.images import image_of
 from nap_fleet import units
 from nap_fleet.client import LAUNCHED, FleetClient, FleetError
 from nap_fleet.rollout import locate
@@ -128,8 +129,6 @@ def tar_of(path: Path) -> bytes:
 
 def registry_image(app: App, release: Release, settings: Settings) -> Image:
     """The image the build unit pushed, read from the registry (as nap reaches it)."""
-    from nap_dockerfile.plugin import image_of
-
     base = f"http://{settings.registry}/v2/{app.name}"
     tag = f"{settings.registry}/{app.name}:{release.number}"
     try:

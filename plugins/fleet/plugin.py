@@ -1,7 +1,6 @@
 """The fleet scheduler's hooks: render_units, schedule, is_current and day-2 operations.
 
-Selected with ``scheduler = "fleet"``; every hook returns None otherwise.
-docs/schedulers/fleet.md is the operator's guide.
+Active with ``scheduler = "fleet"``. docs/schedulers/fleet.md is the operator's guide.
 """
 
 from __future__ import annotations
@@ -15,18 +14,22 @@ import attrs
 from nap_core.config import Settings
 from nap_core.errors import DeployFailed, NapError, what_serves
 from nap_core.hookimpl import hookimpl
-from nap_core.model import App, AppConfig, Image, Instance, Placement, Release, Source, Unit
+from nap_core.model import (
+    Action,
+    App,
+    AppConfig,
+    Image,
+    Instance,
+    Placement,
+    Release,
+    Source,
+    Unit,
+)
 from nap_core.output import Output
 from nap_fleet import rollout
 from nap_fleet import units as fleet_units
 from nap_fleet.client import LAUNCHED, LOADED, FleetClient, FleetError, connect
 from nap_fleet.rollout import Rollout, Where, locate
-
-NAME = "fleet"
-
-
-def _selected(settings: Settings) -> bool:
-    return settings.scheduler == NAME
 
 
 def client(settings: Settings) -> FleetClient:
@@ -36,47 +39,30 @@ def client(settings: Settings) -> FleetClient:
 
 @hookimpl
 def render_units(
-    app: App, image: Image, release: Release, config: AppConfig, settings: Settings
+    app: App,
+    image: Image,
+    release: Release,
+    config: AppConfig,
+    previous: Release | None,
+    ports_in_use: frozenset[int],
+    settings: Settings,
 ) -> list[Unit] | None:
-    """The build unit and the run unit template of the release."""
-    if not _selected(settings):
-        return None
-    serving, taken = serving_ports(settings, app)
+    """The build unit and the run unit template of the release.
+
+    Apps share the machines, so a new release takes none of the host ports
+    that serving releases hold (its own app's too: old and new run side by
+    side until the new one answers), nor any other unit's on fleet.
+    """
     try:
-        taken |= fleet_ports(client(settings))
+        taken = set(ports_in_use) | fleet_ports(client(settings))
     except FleetError as exc:
-        raise DeployFailed(f"{exc}; {what_serves(serving)}") from exc
+        raise DeployFailed(f"{exc}; {what_serves(previous.number if previous else None)}") from exc
     return fleet_units.render_release(app, image, release, config, settings, taken=taken)
 
 
 def fleet_ports(fleet: FleetClient) -> set[int]:
     """Host ports that units on fleet publish: another nap's apps, or units made alike."""
     return fleet.published_ports()
-
-
-def serving_ports(settings: Settings, app: App) -> tuple[int | None, set[int]]:
-    """``app``'s serving release number, and the host ports every app's serving
-    fleet release publishes.
-
-    Apps share the machines, so a new release must take none of them: not its
-    own app's (old and new run side by side until the new one answers) nor
-    another app's.
-    """
-    from nap_core.state import State
-
-    state = State(settings.home)
-    try:
-        serving = [state.current(App(row["name"])) for row in state.apps() if row["current"]]
-    finally:
-        state.close()
-    ports = {
-        placement.port
-        for release in serving
-        if release is not None and release.scheduler == NAME
-        for placement in release.placements
-    }
-    mine = next((r.number for r in serving if r is not None and r.app == app), None)
-    return mine, ports
 
 
 @hookimpl
@@ -91,8 +77,6 @@ def schedule(
     output: Output,
 ) -> list[Placement] | None:
     """Launch one instance per replica, wait until all answer, then destroy the old release."""
-    if not _selected(settings):
-        return None
     check_settings(settings)
     [run] = [unit for unit in units if unit.kind == "run"]
     ports = fleet_units.published_ports(run.text)
@@ -131,7 +115,7 @@ def build(
     app: App, source: Source, app_type: str, release: Release, settings: Settings, output: Output
 ) -> Image | None:
     """With ``fleet.build = "cluster"``, run the build unit on a machine (Dockerfile apps)."""
-    if not _selected(settings) or build_mode(settings) != "cluster" or app_type != "dockerfile":
+    if build_mode(settings) != "cluster" or app_type != "dockerfile":
         return None
     from nap_fleet import cluster_build
 
@@ -141,7 +125,7 @@ def build(
 @hookimpl(tryfirst=True)
 def publish(image: Image, settings: Settings, output: Output) -> Image | None:
     """An image the build unit built is in the registry already, pinned by its digest."""
-    if not _selected(settings) or build_mode(settings) != "cluster" or not image.digest:
+    if build_mode(settings) != "cluster" or not image.digest:
         return None
     output.line(f"digest {image.digest} (pushed by the build unit)")
     return image
@@ -151,18 +135,14 @@ def publish(image: Image, settings: Settings, output: Output) -> Image | None:
 def is_current(
     app: App, source: Source, config: AppConfig, last: Release | None, settings: Settings
 ) -> Release | None:
-    """The last release, if it has this tree and config and all its instances run and answer."""
-    if not _selected(settings):
-        return None
+    """The release with this content (``last``), if all its instances run and answer."""
     check_settings(settings)  # is_current runs before the build: fail before building
     fleet = client(settings)
     try:
         fleet.machines()
     except FleetError as exc:
         raise DeployFailed(f"{exc}; {what_serves(last.number if last else None)}") from exc
-    if last is None or last.scheduler != NAME:
-        return None
-    if last.tree != source.tree or last.config_digest != config.digest:
+    if last is None:
         return None
     count = config.replicas
     names = [fleet_units.instance_name(app, last.number, i) for i in range(1, count + 1)]
@@ -180,8 +160,6 @@ def is_current(
 @hookimpl
 def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
     """Every instance of the app fleet knows, with the machine it runs on now."""
-    if not _selected(settings):
-        return None
     return _instances(client(settings), app, release)
 
 
@@ -230,10 +208,8 @@ def _state(where: Where) -> str:
 @hookimpl
 def logs(
     app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
-) -> bool | None:
+) -> None:
     """fleet's API carries no logs; with ``fleet.driver = "etcd"`` fleetctl's journal does."""
-    if not _selected(settings):
-        return None
     fleet = client(settings)
     journal = getattr(fleet, "journal", None)
     names = [i.name for i in _instances(fleet, app, release) if i.release == release.number]
@@ -246,28 +222,23 @@ def logs(
         )
     for name in names:
         journal(name, lines, follow and len(names) == 1, stream)
-    return True
 
 
 @hookimpl
 def control(
-    app: App, release: Release, action: str, settings: Settings, output: Output
+    app: App, release: Release, action: Action, settings: Settings, output: Output
 ) -> list[Instance] | None:
     """Stop (fleet's ``loaded``), start (``launched``) or restart the release's instances."""
-    if not _selected(settings):
-        return None
-    if action not in ("stop", "start", "restart"):
-        raise NapError(f"cannot {action} {app.name}: use stop, start or restart")
     fleet = client(settings)
     names = [i.name for i in _instances(fleet, app, release) if i.release == release.number]
     if not names:
         raise NapError(f"fleet runs no instance of {app.name} release {release.number}")
     deadline = time.monotonic() + settings.deploy_timeout
-    if action in ("stop", "restart"):
+    if action in (Action.STOP, Action.RESTART):
         for name in names:
             fleet.set_state(name, LOADED)
         _wait(fleet, names, lambda w: not w.running, deadline, "stop")
-    if action in ("start", "restart"):
+    if action in (Action.START, Action.RESTART):
         for name in names:
             fleet.set_state(name, LAUNCHED)
         _wait(fleet, names, lambda w: w.running, deadline, "start")
@@ -290,10 +261,8 @@ def _wait(
 
 
 @hookimpl
-def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool | None:
+def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
     """Destroy every fleet unit of the app (all releases, build units included)."""
-    if not _selected(settings):
-        return None
     fleet = client(settings)
     names = sorted(
         (u.name for u in fleet.units() if fleet_units.is_app_unit(u.name, app)),
@@ -308,4 +277,3 @@ def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool
             "fleet cannot remove volumes: run `docker volume rm` for "
             f"nap-{app.name}-* on each machine that ran the app"
         )
-    return True

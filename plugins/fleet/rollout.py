@@ -17,7 +17,7 @@ from nap_core import health
 from nap_core.errors import DeployFailed, what_serves
 from nap_core.model import App, HealthChecks, Placement
 from nap_core.output import Output
-from nap_core.probe import answers as tcp_answers
+from nap_docker.probe import answers as tcp_answers
 from nap_fleet.client import INACTIVE, LAUNCHED, FleetClient, FleetError, FleetUnit, UnitState
 from nap_fleet.units import instance_name, is_app_unit, release_of, template_name
 

@@ -17,7 +17,7 @@ from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.model import App, AppConfig, Image, Release, Unit
 from nap_core.templates import render
-from nap_core.volumes import volume_name
+from nap_docker.volumes import volume_name
 
 PLUGIN = "fleet"
 PACKAGE = "nap_fleet"

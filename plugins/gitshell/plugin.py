@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nap_core.config import Settings
 from nap_core.errors import NapError
@@ -13,7 +14,19 @@ from nap_core.model import App, Push, Release, Request, Source
 from nap_core.names import check_app_name
 from nap_core.output import Output
 
+if TYPE_CHECKING:
+    import click
+
 ZERO = "0" * 40
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """``nap deploy``, ``nap keys``, ``nap server`` and ``nap shell``."""
+    from nap_gitshell.commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
 
 
 def app_of_repo(repo: Path) -> App:

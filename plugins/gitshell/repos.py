@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from nap_core.locks import take
+from nap_core.locks import take_push_lock
 
 #: The hook every repository gets. It names nap's own interpreter and nothing
 #: else: no app name, no user value, the same bytes for every repository.
@@ -73,4 +73,4 @@ def lock_pushes(home: Path, app: str, waiting: Callable[[], None] | None = None)
     This is not the deploy lock of :mod:`nap_core.locks`: the pre-receive hook
     takes that one while this is held.
     """
-    return take(home / "locks" / f"{app}.push.lock", waiting)
+    return take_push_lock(home, app, waiting)

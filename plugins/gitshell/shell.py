@@ -265,7 +265,9 @@ def run_command(argv: Sequence[str]) -> int:
     """
     import click
 
-    from nap_core.cli import main as cli
+    from nap_core.cli import command_line
+
+    cli, session = command_line()
 
     command: click.Command = cli
     path: list[str] = []
@@ -278,7 +280,7 @@ def run_command(argv: Sequence[str]) -> int:
     ):
         return refuse(f"nap does not run {shown(' '.join(argv))} over SSH: run `ssh nap@HOST help`")
     try:
-        cli.main(args=list(argv), prog_name="nap", standalone_mode=True)
+        cli.main(args=list(argv), prog_name="nap", standalone_mode=True, obj=session)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nap_core.config import Settings
-from nap_core.errors import NapError
+from nap_core.errors import AlreadyReported, NapError
 from nap_core.model import Request
 from nap_core.names import check_app_name
 from nap_core.output import Output
@@ -28,7 +28,7 @@ from nap_gitshell.repos import ensure_repo, lock_pushes
 REMOTE = "remote: "
 
 
-class PushRejected(NapError):
+class PushRejected(AlreadyReported):
     """The deploy failed and the push was rejected; its error line was already shown."""
 
 
@@ -118,7 +118,8 @@ def _redeploy(
     from nap_core.plugins import plugin_manager
 
     request = Request(kind="redeploy", repo=bare, revision=head)
-    return deploy(request, settings, plugin_manager(environ), output).to_dict()
+    pm = plugin_manager(environ, settings=settings)
+    return deploy(request, settings, pm, output).to_dict()
 
 
 def _push(path: Path, bare: Path, refspec: str, env: Mapping[str, str], output: Output) -> None:

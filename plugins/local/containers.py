@@ -12,8 +12,8 @@ from nap_core import health
 from nap_core.errors import DeployFailed
 from nap_core.model import App, Image, Placement, Release
 from nap_core.output import Output
-from nap_core.probe import answers
-from nap_core.volumes import volume_name
+from nap_docker.probe import answers
+from nap_docker.volumes import volume_name
 
 LABEL_APP = "nap.app"
 LABEL_RELEASE = "nap.release"

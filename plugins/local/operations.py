@@ -7,14 +7,12 @@ import time
 from typing import Any, TextIO
 
 from nap_core.config import Settings
-from nap_core.engine import docker_client
 from nap_core.errors import NapError
 from nap_core.hookimpl import hookimpl
-from nap_core.model import App, Image, Instance, Release
+from nap_core.model import Action, App, Image, Instance, Release
 from nap_core.output import Output
+from nap_docker.engine import docker_client
 from nap_local import containers
-
-NAME = "local"
 
 
 def _instances(client: Any, app: App, release: Release, settings: Settings) -> list[Instance]:
@@ -41,18 +39,14 @@ def _instances(client: Any, app: App, release: Release, settings: Settings) -> l
 @hookimpl
 def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
     """The current release's containers as the engine sees them now."""
-    if settings.scheduler != NAME:
-        return None
     return _instances(docker_client(), app, release, settings)
 
 
 @hookimpl
 def logs(
     app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
-) -> bool | None:
+) -> None:
     """The containers' output; each line prefixed by its container when several run."""
-    if settings.scheduler != NAME:
-        return None
     found = containers.release_containers(docker_client(), app, release.number)
     if not found:
         raise NapError(f"{app.name} has no containers: `nap start {app.name}` starts them")
@@ -82,16 +76,13 @@ def logs(
     for thread in threads:
         while thread.is_alive():  # join in slices so that Ctrl-C reaches us
             thread.join(0.2)
-    return True
 
 
 @hookimpl
 def control(
-    app: App, release: Release, action: str, settings: Settings, output: Output
+    app: App, release: Release, action: Action, settings: Settings, output: Output
 ) -> list[Instance] | None:
     """Stop, start or restart the release's containers; wait for started ones to answer."""
-    if settings.scheduler != NAME:
-        return None
     client = docker_client()
     found = containers.release_containers(client, app, release.number)
     if not found:
@@ -99,15 +90,13 @@ def control(
     timeout = int(settings.number("stop_timeout"))
     for container in found:
         output.line(f"{action} {container.name}")
-        if action == "stop":
+        if action is Action.STOP:
             container.stop(timeout=timeout)
-        elif action == "start":
+        elif action is Action.START:
             container.start()
-        elif action == "restart":
-            container.restart(timeout=timeout)
         else:
-            raise NapError(f"unknown action {action!r}: use stop, start or restart")
-    if action != "stop":
+            container.restart(timeout=timeout)
+    if action is not Action.STOP:
         ports = _ports(found[0])
         image = Image(app=app, id="", tag="", ports=ports)
         deadline = time.monotonic() + settings.deploy_timeout
@@ -116,10 +105,8 @@ def control(
 
 
 @hookimpl
-def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool | None:
+def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
     """Remove every container of the app and, if asked, its volumes."""
-    if settings.scheduler != NAME:
-        return None
     client = docker_client()
     found = containers.release_containers(client, app)
     if found:
@@ -129,7 +116,6 @@ def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool
         for volume in client.volumes.list(filters={"label": f"{containers.LABEL_APP}={app.name}"}):
             output.line(f"removing volume {volume.name}")
             volume.remove(force=True)
-    return True
 
 
 def _ports(container: Any) -> tuple[int, ...]:

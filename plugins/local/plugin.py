@@ -12,34 +12,27 @@ import time
 import attrs
 
 from nap_core.config import Settings
-from nap_core.engine import docker_client
-from nap_core.envfile import env_file, write_env_file
 from nap_core.errors import DeployFailed, what_serves
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
 from nap_core.output import Output
 from nap_core.templates import render
-from nap_core.volumes import volume_name
+from nap_docker.engine import docker_client
+from nap_docker.envfile import env_file, write_env_file
+from nap_docker.volumes import volume_name
 from nap_local import containers
-
-# The day-2 hooks live in their own module; importing them here registers them
-# with this plugin, so `nap plugins list` shows one `local` plugin.
-from nap_local.operations import control, destroy, instances, logs  # noqa: F401
+from nap_local.operations import control, destroy, instances, logs
 
 NAME = "local"
 
-
-def _selected(settings: Settings) -> bool:
-    return settings.scheduler == NAME
+# pluggy finds hook implementations among a module's attributes, so the day-2
+# hooks, imported above, register with this module's entry point.
+__all__ = ["control", "destroy", "instances", "is_current", "logs", "render_units", "schedule"]
 
 
 @hookimpl
-def render_units(
-    app: App, image: Image, release: Release, config: AppConfig, settings: Settings
-) -> list[Unit] | None:
+def render_units(app: App, image: Image, release: Release, settings: Settings) -> list[Unit] | None:
     """A systemd template unit, one instance per replica: the record of what runs."""
-    if not _selected(settings):
-        return None
     text = render(
         settings,
         NAME,
@@ -70,8 +63,6 @@ def schedule(
     output: Output,
 ) -> list[Placement] | None:
     """Start the release's containers, wait until they answer, then retire the old ones."""
-    if not _selected(settings):
-        return None
     client = docker_client()
     env = {**dict(image.env), **config.environment}
     write_env_file(env_file(settings, release), env)
@@ -119,10 +110,8 @@ def retire(client: object, app: App, release: Release, settings: Settings, outpu
 def is_current(
     app: App, source: Source, config: AppConfig, last: Release | None, settings: Settings
 ) -> Release | None:
-    """The running release, if it has this tree and config and all its containers run."""
-    if not _selected(settings) or last is None or last.scheduler != NAME:
-        return None
-    if last.tree != source.tree or last.config_digest != config.digest:
+    """The release with this content (``last``), if all its containers run."""
+    if last is None:
         return None
     running = [
         c

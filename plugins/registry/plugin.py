@@ -1,4 +1,5 @@
-"""publish: push the built image and return it pinned by its registry digest.
+"""publish: push the built image and return it pinned by its registry digest;
+unpublish: delete it again (image clean-up, ``nap apps destroy``).
 
 Everything downstream runs ``REPOSITORY@sha256:...``, never the mutable tag,
 so every host that runs a release runs the same bytes.
@@ -9,11 +10,13 @@ from __future__ import annotations
 import attrs
 
 from nap_core.config import Settings
-from nap_core.engine import docker_client
 from nap_core.errors import PublishFailed
 from nap_core.hookimpl import hookimpl
 from nap_core.model import Image
 from nap_core.output import Output
+from nap_docker.engine import docker_client
+from nap_docker.images import remove_local
+from nap_registry.api import delete_manifest
 
 
 @hookimpl
@@ -39,6 +42,16 @@ def publish(image: Image, settings: Settings, output: Output) -> Image | None:
         )
     output.line(f"digest {digest}")
     return attrs.evolve(image, repository=repository, digest=digest)
+
+
+@hookimpl
+def unpublish(image: Image, settings: Settings, output: Output) -> bool | None:
+    """Remove the image's names on this engine (by name, never by id), then its
+    manifest in the registry."""
+    gone = all([remove_local(ref, output) for ref in image.references])
+    if image.digest:
+        gone = delete_manifest(image.repository, image.digest, output) and gone
+    return gone
 
 
 def _explain(registry: str, error: str) -> str:

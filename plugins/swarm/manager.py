@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nap_core.engine import docker_client
 from nap_core.errors import NapError
+from nap_docker.engine import docker_client
 from nap_swarm.options import SwarmOptions
 from nap_swarm.service import LABEL_APP
 

@@ -7,23 +7,21 @@ import time
 from typing import TextIO
 
 from nap_core.config import Settings
-from nap_core.engine import docker_client
 from nap_core.errors import NapError
 from nap_core.hookimpl import hookimpl
-from nap_core.model import App, Instance, Release
+from nap_core.model import Action, App, Instance, Release
 from nap_core.output import Output
+from nap_docker.engine import docker_client
 from nap_swarm import options, tasks
 from nap_swarm.manager import Manager
 from nap_swarm.service import LABEL_APP, LABEL_REPLICAS, service_name
 
-NAME = "swarm"
-ACTIONS = ("stop", "start", "restart")
 #: Seconds destroy keeps retrying a volume a removed task's container still holds.
 VOLUME_GRACE = 30.0
 
 
-def _manager(settings: Settings) -> Manager | None:
-    return Manager(options.load(settings)) if settings.scheduler == NAME else None
+def _manager(settings: Settings) -> Manager:
+    return Manager(options.load(settings))
 
 
 def _instances(manager: Manager, app: App) -> list[Instance]:
@@ -37,23 +35,18 @@ def _instances(manager: Manager, app: App) -> list[Instance]:
 @hookimpl
 def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
     """Every task the manager wants running: its node's address, published port and state."""
-    manager = _manager(settings)
-    if manager is None:
-        return None
-    return _instances(manager, app)
+    return _instances(_manager(settings), app)
 
 
 @hookimpl
 def logs(
     app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
-) -> bool | None:
+) -> None:
     """``docker service logs``, each line prefixed by its task (``nap-APP.SLOT@NODE``)."""
     manager = _manager(settings)
-    if manager is None:
-        return None
     service = manager.service(service_name(app), app.name)
     if service is None:
-        return True
+        return
     names = {t.id: t.name for t in tasks.read(manager, service)}
     chunks = manager.api.service_logs(
         service["ID"],
@@ -70,7 +63,6 @@ def logs(
                 names.update({t.id: t.name for t in tasks.read(manager, service)})
             stream.write(f"{names.get(task, task[:12] or service_name(app))}: {message}\n")
             stream.flush()
-    return True
 
 
 def _split_details(line: str) -> tuple[str, str]:
@@ -84,29 +76,25 @@ def _split_details(line: str) -> tuple[str, str]:
 
 @hookimpl
 def control(
-    app: App, release: Release, action: str, settings: Settings, output: Output
+    app: App, release: Release, action: Action, settings: Settings, output: Output
 ) -> list[Instance] | None:
     """stop: scale to 0; start: back to the release's replicas; restart: a forced update."""
     manager = _manager(settings)
-    if manager is None:
-        return None
-    if action not in ACTIONS:
-        raise NapError(f"unknown action {action!r}: use stop, start or restart")
     name = service_name(app)
     service = manager.service(name, app.name)
     if service is None:
         raise NapError(f"{app.name} has no service on the swarm; deploy it first")
     spec = service["Spec"]
     replicas = int(spec.get("Labels", {}).get(LABEL_REPLICAS, "1"))
-    if action == "stop":
+    if action is Action.STOP:
         spec["Mode"] = {"Replicated": {"Replicas": 0}}
-    elif action == "start":
+    elif action is Action.START:
         spec["Mode"] = {"Replicated": {"Replicas": replicas}}
     else:
         spec["TaskTemplate"]["ForceUpdate"] = int(spec["TaskTemplate"].get("ForceUpdate", 0)) + 1
     output.line(f"{action}: updating service {name}")
     manager.update(service, spec)
-    want = 0 if action == "stop" else replicas
+    want = 0 if action is Action.STOP else replicas
     _wait_for(manager, app, want, time.monotonic() + manager.options.deploy_timeout)
     return _instances(manager, app)
 
@@ -129,12 +117,10 @@ def _wait_for(manager: Manager, app: App, want: int, deadline: float) -> None:
 
 
 @hookimpl
-def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool | None:
+def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
     """Remove the app's service and, with ``volumes``, its volumes on every engine nap
     reaches: the manager and the ``swarm.engines``."""
     manager = _manager(settings)
-    if manager is None:
-        return None
     name = service_name(app)
     if manager.service(name, app.name) is not None:
         manager.remove(name)
@@ -142,7 +128,6 @@ def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> bool
     if volumes:
         for url in (manager.options.manager, *manager.options.engines):
             _remove_volumes(url, app, output)
-    return True
 
 
 def _remove_volumes(url: str, app: App, output: Output) -> None:

@@ -1,8 +1,8 @@
 """The swarm scheduler's hooks: one Swarm service per app, rolled to each release.
 
-Selected with ``scheduler = "swarm"``; every hook returns None otherwise. The
-deploy hooks (render_units, schedule, is_current) are here; the day-2 ones
-(instances, logs, control, destroy) are in :mod:`nap_swarm.operations`.
+Active with ``scheduler = "swarm"``. The deploy hooks (render_units, schedule,
+is_current) are here; the day-2 ones (instances, logs, control, destroy) are in
+:mod:`nap_swarm.operations`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 import attrs
 
 from nap_core.config import Settings
-from nap_core.envfile import env_file, write_env_file
 from nap_core.errors import DeployFailed, what_serves
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
 from nap_core.output import Output
 from nap_core.templates import render
+from nap_docker.envfile import env_file, write_env_file
 from nap_swarm import options, rollout, tasks
 from nap_swarm.manager import Manager
 from nap_swarm.operations import control, destroy, instances, logs
@@ -44,10 +44,6 @@ __all__ = [
     "render_units",
     "schedule",
 ]
-
-
-def _selected(settings: Settings) -> bool:
-    return settings.scheduler == NAME
 
 
 def _draft(
@@ -84,8 +80,6 @@ def render_units(
     app: App, image: Image, release: Release, config: AppConfig, settings: Settings
 ) -> list[Unit] | None:
     """The release's service as a stack file, ``nap-APP.stack.yml``: the record of what runs."""
-    if not _selected(settings):
-        return None
     manager = Manager(options.load(settings))
     existing = manager.service(service_name(app), app.name)
     service = _draft(manager, existing, app, image, release, config, settings)
@@ -115,8 +109,6 @@ def schedule(
     On failure the service is back on its previous spec (or removed, if this
     release created it) before :class:`DeployFailed` is raised.
     """
-    if not _selected(settings):
-        return None
     opts = options.load(settings)
     manager = Manager(opts)
     existing = manager.service(service_name(app), app.name)
@@ -182,10 +174,9 @@ def _ports(service: ServiceDraft) -> str:
 def is_current(
     app: App, source: Source, config: AppConfig, last: Release | None, settings: Settings
 ) -> Release | None:
-    """The last release, if the service runs its spec with every replica answering."""
-    if not _selected(settings) or last is None or last.scheduler != NAME:
-        return None
-    if last.tree != source.tree or last.config_digest != config.digest:
+    """The release with this content (``last``), if the service runs its spec with
+    every replica answering."""
+    if last is None or last.image is None:
         return None
     opts = options.load(settings)
     manager = Manager(opts)
@@ -201,7 +192,7 @@ def is_current(
     ):
         return None
     image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
-    if image != node_image(last.image, settings.registry, opts.registry):
+    if image != node_image(last.image.pinned, settings.registry, opts.registry):
         return None
     up = [t for t in tasks.serving(tasks.read(manager, found), last.number) if t.answers()]
     if len(up) < config.replicas:

@@ -14,7 +14,7 @@ import attrs
 
 from nap_core.errors import NapError
 from nap_core.model import App, AppConfig, Image, Release
-from nap_core.volumes import volume_name
+from nap_docker.volumes import volume_name
 from nap_swarm.options import SwarmOptions
 
 LABEL_APP = "nap.app"

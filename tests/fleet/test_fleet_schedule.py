@@ -13,7 +13,7 @@ from fake_fleet import FakeFleet
 from sample import APP, CONFIG, IMAGE, RELEASE, settings
 
 from nap_core.errors import DeployFailed, NapError
-from nap_core.model import Placement, Release
+from nap_core.model import Action, Placement, Release
 from nap_core.output import Output
 from nap_fleet import plugin, rollout
 from nap_fleet import units as units_module
@@ -41,8 +41,18 @@ def deploy(
     config = attrs.evolve(settings(home), environ={"NAP_DEPLOY_TIMEOUT": "0.5"})
     app_config = attrs.evolve(CONFIG, replicas=int(replicas))
     release = attrs.evolve(RELEASE, number=number)
+    from nap_core.state import State
+
+    with State(home) as state:
+        in_use = state.ports_in_use("fleet")
     units = plugin.render_units(
-        app=APP, image=IMAGE, release=release, config=app_config, settings=config
+        app=APP,
+        image=IMAGE,
+        release=release,
+        config=app_config,
+        previous=previous,
+        ports_in_use=in_use,
+        settings=config,
     )
     assert units is not None
     stream = io.StringIO()
@@ -172,7 +182,7 @@ def test_a_name_fleet_already_holds_is_refused_before_any_write(
 
 
 def test_the_release_files_holding_config_values_are_private(tmp_path: Path) -> None:
-    from nap_core.pipeline import write_units
+    from nap_core.lifecycle import write_units
 
     config = settings(tmp_path)
     found = units_module.render_release(APP, IMAGE, RELEASE, CONFIG, config)
@@ -226,7 +236,7 @@ def test_control_and_destroy(fleet: FakeFleet, tmp_path: Path) -> None:
     del fleet.calls[:]
 
     stopped = plugin.control(
-        app=APP, release=last, action="stop", settings=config, output=Output(io.StringIO())
+        app=APP, release=last, action=Action.STOP, settings=config, output=Output(io.StringIO())
     )
 
     assert fleet.writes == [
@@ -236,7 +246,7 @@ def test_control_and_destroy(fleet: FakeFleet, tmp_path: Path) -> None:
     assert [i.state for i in stopped or []] == ["stopped", "stopped"]
     del fleet.calls[:]
 
-    assert plugin.destroy(app=APP, settings=config, volumes=False, output=Output(io.StringIO()))
+    plugin.destroy(app=APP, settings=config, volumes=False, output=Output(io.StringIO()))
     assert fleet.writes == [
         ("destroy", "nap-shop-r1@1.service"),
         ("destroy", "nap-shop-r1@2.service"),
@@ -256,41 +266,6 @@ def test_logs_through_the_api_say_how_to_read_them(fleet: FakeFleet, tmp_path: P
             lines=10,
             stream=io.StringIO(),
         )
-
-
-def test_every_hook_is_silent_when_fleet_is_not_the_scheduler(tmp_path: Path) -> None:
-    other = attrs.evolve(settings(tmp_path), environ={"NAP_SCHEDULER": "local"})
-    out = Output(io.StringIO())
-    release = attrs.evolve(RELEASE, number=1)
-
-    assert (
-        plugin.render_units(app=APP, image=IMAGE, release=release, config=CONFIG, settings=other)
-        is None
-    )
-    assert (
-        plugin.schedule(
-            units=[],
-            app=APP,
-            image=IMAGE,
-            release=release,
-            config=CONFIG,
-            previous=None,
-            settings=other,
-            output=out,
-        )
-        is None
-    )
-    assert plugin.instances(app=APP, release=release, settings=other) is None
-    assert (
-        plugin.control(app=APP, release=release, action="stop", settings=other, output=out) is None
-    )
-    assert plugin.destroy(app=APP, settings=other, volumes=True, output=out) is None
-    assert (
-        plugin.logs(
-            app=APP, release=release, settings=other, follow=False, lines=1, stream=io.StringIO()
-        )
-        is None
-    )
 
 
 def test_settings_it_cannot_honour_fail_before_the_build(tmp_path: Path) -> None:
@@ -410,7 +385,7 @@ def test_serving_fleet_releases_of_every_app_hold_their_ports(
         )
     state.close()
 
-    assert plugin.serving_ports(settings(tmp_path), APP) == (1, {8080, 8081})
+    assert State(tmp_path).ports_in_use("fleet") == {8080, 8081}
     placements, _ = deploy(tmp_path, 2)
     assert {p.port for p in placements} == {8082}
 

@@ -1,17 +1,13 @@
-"""Removing an app's images, from this host's engine and from the registry.
-
-Used by image clean-up after each deploy (``keep_releases``) and by
-``nap apps destroy``. A registry that has deletion disabled answers 405: the
-image then stays in the registry, and nap says so once, not as an error.
+"""The registry's HTTP API (distribution v2), for what the docker SDK cannot do:
+deleting a manifest. A registry that has deletion disabled answers 405: the
+image then stays in the registry, and nap says so, not as an error.
 """
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from typing import Any
 
-from nap_core.engine import docker_client
 from nap_core.output import Output
 
 MANIFEST_TYPES = ", ".join(
@@ -31,7 +27,7 @@ def registry_url(registry: str) -> str:
     return f"{scheme}://{registry}"
 
 
-def delete_from_registry(repository: str, digest: str, output: Output | None = None) -> bool:
+def delete_manifest(repository: str, digest: str, output: Output | None = None) -> bool:
     """Delete the manifest ``repository@digest`` (``REGISTRY/NAME``); True if it is gone."""
     registry, _, name = repository.partition("/")
     # The URL is built from nap's own registry setting, always http(s).
@@ -54,32 +50,3 @@ def delete_from_registry(repository: str, digest: str, output: Output | None = N
         if output is not None:
             output.line(f"could not reach the registry {registry} to delete an image: {exc}")
         return False
-
-
-def references(info: dict[str, Any]) -> list[str]:
-    """The names a release's image has on this host: its tag and its pinned digest."""
-    refs = [info["tag"]] if info.get("tag") else []
-    if info.get("repository") and info.get("digest"):
-        refs.append(f"{info['repository']}@{info['digest']}")
-    return refs
-
-
-def remove_local(reference: str, output: Output | None = None) -> bool:
-    """Remove one name of an image from this host's engine; True if it is gone.
-
-    By name, never by image id: two apps whose builds came out identical share
-    an image id, and one app's clean-up must not take the other's image. The
-    engine deletes the image itself once its last name is gone.
-    """
-    import docker.errors
-
-    client: Any = docker_client()
-    try:
-        client.images.remove(reference)
-    except docker.errors.ImageNotFound:
-        return True
-    except docker.errors.APIError as exc:
-        if output is not None:
-            output.line(f"kept image {reference}: {exc.explanation or exc}")
-        return False
-    return True

@@ -1,13 +1,17 @@
-"""The ``nap`` command's entry point.
+"""The ``nap`` command's entry point (``python -m nap``).
 
 Kept free of imports: the CLI library and the plugins load only for the
-commands that need them. ``nap shell``, which sshd runs for every SSH command,
-goes straight to :mod:`nap_gitshell.shell` without loading click at all.
+commands that need them. ``nap shell`` goes straight to gitshell's forced
+command without loading click or any plugin.
 """
 
 from __future__ import annotations
 
 import sys
+
+#: Commands that run as root: `server` creates the nap user; `keys` reads key
+#: files wherever root can and keeps authorized_keys owned as it was.
+AS_ROOT = (["server"], ["keys"])
 
 
 def main() -> None:
@@ -17,11 +21,9 @@ def main() -> None:
         from nap_gitshell.shell import main as shell
 
         sys.exit(shell(args[1:]))
-    if args[:1] not in (["server"], ["keys"]):
+    if args[:1] not in AS_ROOT:
         # Root works on NAP_HOME as the user that owns it (the `nap` user after
         # `nap server setup`), so that pushes can still write what root touched.
-        # `server` needs root; `keys` reads key files wherever root can and
-        # keeps authorized_keys owned as it was.
         from nap_gitshell.server import act_as_home_owner
 
         act_as_home_owner()

@@ -1,0 +1,142 @@
+"""The ``nap`` command line (click): the core's commands, plus every plugin's
+through the ``register_commands`` hook.
+
+Every command prints its result on stdout (``--json`` where it lists things),
+progress on stderr, and failures as one ``error: ...`` line with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from nap_core.cli import day2
+from nap_core.cli.session import Session, json_option, pass_session, print_json
+from nap_core.errors import AlreadyReported, NapError
+from nap_core.plugins import PluginManager
+
+
+class NapGroup(click.Group):
+    """A click group that turns :class:`NapError` into one ``error:`` line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NapError as exc:
+            if not isinstance(exc, AlreadyReported):
+                click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except click.UsageError as exc:
+            # One line, like every other error; `--help` has the usage.
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            ctx.exit(2)
+
+
+def command_line(environ: Mapping[str, str] | None = None) -> tuple[click.Group, Session]:
+    """The ``nap`` group with the core's and every plugin's commands, and its session."""
+    from nap_core.plugins import plugin_manager
+
+    pm = plugin_manager(environ)
+    group = _core_group()
+    pm.hook.register_commands(cli=group)
+    return group, Session(pm)
+
+
+def main() -> None:
+    """Run the ``nap`` command line."""
+    group, session = command_line()
+    group.main(prog_name="nap", obj=session)
+
+
+def _core_group() -> click.Group:
+    @click.group(cls=NapGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(package_name="nap", prog_name="nap")
+    def nap() -> None:
+        """nap: git push to deploy."""
+
+    for command in (plugins, apps, releases, *day2.COMMANDS):
+        nap.add_command(command)
+    return nap
+
+
+@click.group()
+def plugins() -> None:
+    """Installed plugins."""
+
+
+@plugins.command("list")
+@json_option
+@pass_session
+def plugins_list(session: Session, as_json: bool) -> None:
+    """Every plugin, its version, the hooks it implements and whether it is active."""
+    from nap_core.listing import describe
+
+    pm: PluginManager = session.registered
+    try:
+        pm = session.pm
+    except NapError as exc:  # an unknown scheduler: list what is installed anyway
+        click.echo(f"warning: {exc}", err=True)
+    infos = describe(pm)
+    if as_json:
+        print_json([info.to_dict() for info in infos])
+        return
+    for info in infos:
+        origin = "bundled" if info.builtin else "installed"
+        role = f" [{info.role}{'' if info.active else ', inactive'}]" if info.role else ""
+        click.echo(f"{info.name} {info.version} ({origin}){role}: {', '.join(info.hooks)}")
+
+
+@click.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def apps(ctx: click.Context, as_json: bool) -> None:
+    """The apps nap knows and the release each one serves."""
+    if ctx.invoked_subcommand is not None:
+        return
+    found = ctx.find_object(Session).operations.apps()  # type: ignore[union-attr]
+    if as_json:
+        print_json([{"name": name, "release": current} for name, current in found])
+        return
+    for name, current in found:
+        click.echo(f"{name}  {f'release {current}' if current else 'not deployed'}")
+
+
+apps.add_command(day2.destroy)
+
+
+@click.command()
+@click.argument("app")
+@json_option
+@pass_session
+def releases(session: Session, app: str, as_json: bool) -> None:
+    """APP's releases, newest first."""
+    from datetime import UTC, datetime
+
+    records = []
+    for row in session.operations.releases(app):
+        release = row.release
+        record = {
+            **release.to_dict(current=row.status == "current"),
+            "status": row.status,
+            "config_version": release.config_version,
+            "created": datetime.fromtimestamp(release.created, UTC).isoformat(timespec="seconds"),
+        }
+        if row.live is not None:
+            record["instances"] = [instance.to_dict() for instance in row.live]
+        records.append(record)
+    if as_json:
+        print_json(records)
+        return
+    for r in records:
+        where = " ".join(p["url"] for p in r["placements"]) if r["current"] else ""
+        if "instances" in r:
+            where = " ".join(i["url"] or f"{i['name']}:{i['state']}" for i in r["instances"])
+        digest = r["image"].partition("@")[2][:19] or "-"
+        line = (
+            f"v{r['release']:<4} {r['status']:<9} {r['revision'][:12]}  {digest:<19}"
+            f"  config {r['config_version']:<3} {r['created']}"
+        )
+        click.echo(f"{line}  {where}".rstrip())

@@ -1,0 +1,114 @@
+"""The hooks of day-2 operations, answered by the active scheduler and called
+only from :mod:`nap_core.operations`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TextIO
+
+import pluggy
+
+from nap_core.config import Settings
+from nap_core.model import (
+    Action,
+    App,
+    Instance,
+    Release,
+)
+from nap_core.output import Output
+
+if TYPE_CHECKING:
+    pass
+
+hookspec = pluggy.HookspecMarker("nap")
+
+
+@hookspec(firstresult=True)
+def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
+    """Where the app's instances run now, read from the scheduler (not from nap's
+    state), for ``nap ps`` and ``nap releases``.
+
+    :param app: the app.
+    :param release: its current release.
+    :param settings: the configuration in force.
+    :return: an ``Instance`` (name, release, state, host, port) per instance.
+    :none: never, from a scheduler; the core refuses a scheduler without it.
+    :bundled: ``local``, ``fleet``, ``swarm``.
+
+    Example::
+
+        @hookimpl
+        def instances(app, release, settings):
+            return [Instance("web.1", release.number, "running", host="10.0.0.5", port=8080)]
+    """
+
+
+@hookspec(firstresult=True)
+def logs(
+    app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
+) -> None:
+    """Write the app's logs to ``stream``, for ``nap logs``.
+
+    :param app: the app.
+    :param release: its current release.
+    :param settings: the configuration in force.
+    :param follow: keep streaming until interrupted.
+    :param lines: how many of the last lines to show first (0: all).
+    :param stream: where the lines go; prefix each with its instance when several run.
+    :return: nothing, once done. Raise ``NapError`` when the logs cannot be read.
+    :bundled: ``local`` and ``swarm`` (the engine's logs), ``fleet`` (the journal).
+
+    Example::
+
+        @hookimpl
+        def logs(app, release, settings, follow, lines, stream):
+            for line in tail(app.name, lines):
+                stream.write(line)
+    """
+
+
+@hookspec(firstresult=True)
+def control(
+    app: App, release: Release, action: Action, settings: Settings, output: Output
+) -> list[Instance] | None:
+    """Stop, start or restart the current release, for ``nap stop``, ``nap start``
+    and ``nap restart``.
+
+    :param app: the app.
+    :param release: its current release.
+    :param action: ``Action.STOP``, ``Action.START`` or ``Action.RESTART``
+        (validated by the core).
+    :param settings: the configuration in force.
+    :param output: where progress goes.
+    :return: the instances afterwards.
+    :none: never, from a scheduler; the core refuses a scheduler without it.
+    :bundled: ``local``, ``fleet``, ``swarm``.
+
+    Example::
+
+        @hookimpl
+        def control(app, release, action, settings, output):
+            for name in instance_names(app, release):
+                set_state(name, running=action is not Action.STOP)
+            return current_instances(app, release)
+    """
+
+
+@hookspec(firstresult=True)
+def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
+    """Remove everything the scheduler runs or keeps for the app, for
+    ``nap apps destroy APP --force``.
+
+    :param app: the app.
+    :param settings: the configuration in force.
+    :param volumes: also remove the app's named volumes.
+    :param output: where progress goes.
+    :return: nothing, once done.
+    :bundled: ``local``, ``fleet``, ``swarm``.
+
+    Example::
+
+        @hookimpl
+        def destroy(app, settings, volumes, output):
+            for name in units_of(app):
+                remove(name)
+    """

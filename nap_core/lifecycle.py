@@ -1,0 +1,219 @@
+"""A release's life, the same for a deploy, a config change, a rollback and a
+scale: recorded as *deploying*, rolled out (``render_units``, then
+``schedule``), made current together with the change it carries or marked
+failed, old images cleaned up, reported.
+
+A deploy (:mod:`nap_core.pipeline`) builds and publishes between
+:func:`begin` and :func:`roll_out`; the others reuse a published image
+through :func:`release_again`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+
+from nap_core.cleanup import prune
+from nap_core.config import Settings
+from nap_core.errors import NapError, NoScheduler
+from nap_core.model import App, AppConfig, HealthChecks, Image, Release, Source, Unit
+from nap_core.output import Output, TeeOutput
+from nap_core.plugins import PluginManager
+from nap_core.state import Change, State
+
+
+@attrs.frozen
+class Outcome:
+    """What a deploy ended with: the serving release, and whether it was already current."""
+
+    release: Release
+    current: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The release record of ``nap deploy --json``."""
+        return self.release.to_dict(current=self.current)
+
+
+def draft(
+    app: App,
+    revision: str,
+    tree: str,
+    config: AppConfig,
+    settings: Settings,
+    checks: HealthChecks,
+    image: Image | None = None,
+) -> Release:
+    """The release to make of this content, before the state numbers it."""
+    return Release(
+        app=app,
+        number=0,
+        revision=revision,
+        tree=tree,
+        config_digest=config.digest,
+        scheduler=settings.scheduler,
+        image=image,
+        checks=checks,
+    )
+
+
+@contextmanager
+def build_log(settings: Settings, release: Release, output: Output) -> Iterator[Output]:
+    """``output``, also written to the release's ``build.log``."""
+    release_dir = settings.release_dir(release.app.name, release.number)
+    release_dir.mkdir(parents=True, exist_ok=True)
+    with (release_dir / "build.log").open("w") as log:
+        yield TeeOutput(output, log)
+
+
+def app_config(
+    state: State, app: App, settings: Settings, change: Change | None = None
+) -> AppConfig:
+    """The app's configuration: its config vars and how many instances run,
+    with ``change`` applied.
+
+    Replicas: what ``nap ps scale`` set, else ``[apps.APP] replicas`` in nap.toml
+    (``NAP_APPS_APP_REPLICAS``), else ``replicas`` (``NAP_REPLICAS``), else 1.
+    """
+    env = state.config(app) if change is None or change.env is None else dict(change.env)
+    replicas = change.replicas if change is not None else None
+    if replicas is None:
+        replicas = state.replicas(app)
+    if replicas is None:
+        value = settings.get(f"apps.{app.name}.replicas") or settings.get("replicas") or "1"
+        try:
+            replicas = int(value)
+        except ValueError:
+            raise NapError(f"replicas must be a whole number, not {value!r}") from None
+        if replicas < 1:
+            raise NapError(f"replicas must be at least 1, not {replicas}")
+    return AppConfig.from_mapping(env, replicas)
+
+
+def same_content(
+    last: Release | None, source: Source, config: AppConfig, settings: Settings
+) -> Release | None:
+    """``last`` if it ran on the active scheduler with this tree and config, else ``None``:
+    content, not commits, decides whether anything needs building."""
+    if last is None:
+        return None
+    ran = (last.scheduler, last.tree, last.config_digest)
+    return last if ran == (settings.scheduler, source.tree, config.digest) else None
+
+
+def begin(state: State, draft: Release, config: AppConfig, change: Change | None = None) -> Release:
+    """Record ``draft`` as the app's next release, *deploying*, numbered by the state."""
+    return state.new_release(draft, config, change)
+
+
+def roll_out(
+    state: State,
+    release: Release,
+    image: Image,
+    config: AppConfig,
+    previous: Release | None,
+    settings: Settings,
+    pm: PluginManager,
+    output: Output,
+) -> Release:
+    """Render the release's units, write them down and have the scheduler run them.
+
+    Returns the release with its image, units and placements, *succeeded*.
+    """
+    units = pm.hook.render_units(
+        app=release.app,
+        image=image,
+        release=release,
+        config=config,
+        previous=previous,
+        ports_in_use=state.ports_in_use(settings.scheduler),
+        settings=settings,
+    )
+    write_units(settings, release, list(units or ()))
+    output.step(f"Starting release {release.number} ({settings.scheduler})")
+    placements = pm.hook.schedule(
+        units=list(units or ()),
+        app=release.app,
+        image=image,
+        release=release,
+        config=config,
+        previous=previous,
+        settings=settings,
+        output=output,
+    )
+    if placements is None:
+        raise NoScheduler(
+            f"the scheduler {settings.scheduler!r} did not place release {release.number}"
+        )
+    return attrs.evolve(
+        release,
+        image=image,
+        units=tuple(units or ()),
+        placements=tuple(placements),
+        status="succeeded",
+    )
+
+
+def conclude(
+    state: State,
+    release: Release,
+    change: Change | None,
+    settings: Settings,
+    pm: PluginManager,
+    output: Output,
+) -> None:
+    """Make a release that answers current, with the change it carries; clean up old images."""
+    state.make_current(release, change)
+    prune(state, release.app, settings, pm, output)
+
+
+def release_again(
+    state: State,
+    base: Release,
+    change: Change,
+    settings: Settings,
+    pm: PluginManager,
+    output: Output,
+    why: str,
+) -> Release:
+    """Make a new release of ``base``'s image with the app's config and ``change``,
+    roll it out, and report it. Call under the app's locks.
+
+    If it fails, the release that served keeps serving and ``change`` is not made.
+    """
+    app = base.app
+    if base.pruned or base.image is None:
+        raise NapError(
+            f"the image of release {base.number} is gone (image clean-up keeps the last "
+            f"{settings.get('keep_releases')} releases): push revision {base.revision[:12]} again"
+        )
+    config = app_config(state, app, settings, change)
+    previous = state.current(app)
+    again = draft(app, base.revision, base.tree, config, settings, base.checks, base.image)
+    release = begin(state, again, config, change)
+    output.step(f"{why}: release {release.number} of {app.name}, image of release {base.number}")
+    with state.failing(release):
+        release = roll_out(state, release, base.image, config, previous, settings, pm, output)
+    conclude(state, release, change, settings, pm, output)
+    pm.hook.report(release=release, current=False, output=output)
+    return release
+
+
+def write_units(settings: Settings, release: Release, units: list[Unit]) -> None:
+    """Write each unit into the release directory, the record of what runs.
+
+    Mode 0600: a unit may carry the app's config values (fleet's do).
+    """
+    release_dir = settings.release_dir(release.app.name, release.number)
+    release_dir.mkdir(parents=True, exist_ok=True)
+    for unit in units:
+        if "/" in unit.name or unit.name.startswith("."):
+            raise NapError(f"a plugin rendered a unit with an unsafe name: {unit.name!r}")
+        path = release_dir / unit.name
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when the file was there before
+        with os.fdopen(fd, "w") as file:
+            file.write(unit.text)
