@@ -11,8 +11,11 @@ through :func:`release_again`.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -165,9 +168,56 @@ def conclude(
     pm: PluginManager,
     output: Output,
 ) -> None:
-    """Make a release that answers current, with the change it carries; clean up old images."""
+    """Make a release that answers current, with the change it carries; then retire
+    the release it replaced and clean up old images.
+
+    Retiring comes after the switch, never before: a deploy that dies in between
+    leaves two releases running, not none.
+    """
     state.make_current(release, change)
+    pm.hook.retire(app=release.app, keep=release, settings=settings, output=output)
     prune(state, release.app, settings, pm, output)
+
+
+def recover(
+    state: State,
+    app: App,
+    settings: Settings,
+    pm: PluginManager,
+    output: Output,
+    dead: list[Release] | None = None,
+) -> None:
+    """Clean up after deploys of ``app`` that died: mark their releases failed, stop
+    what they started, remove their images and work directories. Call under the
+    app's deploy lock (then no deploy of the app runs).
+
+    :param dead: releases already marked failed as dead, to clean up too.
+    """
+    dead = [*(dead or []), *state.fail_dead(app, locked=True)]
+    for leftover in (settings.home / "tmp").glob(f"{app.name}.*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if not dead:
+        return
+    output.step(f"Cleaning up after the deploy of release {dead[-1].number}, which died")
+    pm.hook.retire(app=app, keep=state.current(app), settings=settings, output=output)
+    for release in dead:
+        if release.image is not None:
+            pm.hook.unpublish(image=release.image, settings=settings, output=output)
+            state.mark_pruned(release)
+
+
+@contextmanager
+def workdir(settings: Settings, app: App) -> Iterator[Path]:
+    """An empty directory for one deploy, under ``NAP_HOME/tmp`` (never the system's:
+    what a push checks out counts against NAP_HOME's space), removed afterwards,
+    or by :func:`recover` if the deploy dies."""
+    top = settings.home / "tmp"
+    top.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{app.name}.", dir=top))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def release_again(

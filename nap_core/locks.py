@@ -68,3 +68,25 @@ def take(path: Path, waiting: Callable[[], None] | None = None) -> int:
         os.close(fd)
         raise
     return fd
+
+
+@contextmanager
+def if_free(home: Path, app: str) -> Iterator[bool]:
+    """Hold the app's push and deploy locks for the block if both are free right
+    now; yield whether they are held. Never waits: for clean-ups that a read-only
+    command does on the side, and that the next deploy does anyway."""
+    held: list[int] = []
+    try:
+        for path in (home / "locks" / f"{app}.push.lock", home / "locks" / f"{app}.lock"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                break
+            held.append(fd)
+        yield len(held) == 2
+    finally:
+        for fd in held:
+            os.close(fd)

@@ -276,6 +276,8 @@ class Release:
     checks: HealthChecks = attrs.field(factory=HealthChecks)
     config_version: int = 0
     pruned: bool = False
+    #: While deploying: ``processes.identity()`` of the process deploying it.
+    deployer: str = ""
 
     def to_dict(self, current: bool = False) -> dict[str, Any]:
         """The release record of the interface contract (``nap deploy --json``)."""

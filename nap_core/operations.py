@@ -19,7 +19,7 @@ import attrs
 from nap_core import lifecycle
 from nap_core.config import Settings
 from nap_core.errors import NapError
-from nap_core.locks import app_lock, push_lock
+from nap_core.locks import app_lock, if_free, push_lock
 from nap_core.model import Action, App, Instance, Release
 from nap_core.names import check_config_key
 from nap_core.output import Output
@@ -70,11 +70,23 @@ class Operations:
                     push_lock(self.settings.home, app.name),
                     app_lock(self.settings.home, app.name),
                 ):
+                    lifecycle.recover(state, app, self.settings, self.pm, self.output)
                     yield state, app
             else:
+                self._clean_up_after_the_dead(state, app)
                 yield state, app
         finally:
             state.close()
+
+    def _clean_up_after_the_dead(self, state: State, app: App) -> None:
+        """A deploy that died shows as failed at once; what it left running goes
+        now if no deploy of the app holds its locks (else that deploy cleans up)."""
+        dead = state.fail_dead(app)
+        if not dead:
+            return
+        with if_free(self.settings.home, app.name) as free:
+            if free:
+                lifecycle.recover(state, app, self.settings, self.pm, self.output, dead)
 
     # Reading
 

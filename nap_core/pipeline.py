@@ -6,9 +6,6 @@ release keeps serving."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import attrs
 
 from nap_core import health, lifecycle
@@ -34,15 +31,15 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
         State(settings.home) as state,
     ):
         state.ensure_app(app)
-        state.fail_abandoned(app)
+        lifecycle.recover(state, app, settings, pm, output)
         app_type = pm.hook.detect(app=app, tree=Tree(push.repo, push.new))
         if app_type is None:
             raise NoAppType(
                 f"cannot tell how to build {app.name} at {push.new[:12]}: "
                 "add a Dockerfile at the root of the repository"
             )
-        with tempfile.TemporaryDirectory(prefix=f"nap-{app.name}-") as workdir:
-            source = pm.hook.fetch(push=push, workdir=Path(workdir))
+        with lifecycle.workdir(settings, app) as workdir:
+            source = pm.hook.fetch(push=push, workdir=workdir)
             if source is None:
                 raise NoFetcher(f"no plugin can check out {push.new[:12]} of {app.name}")
             config = lifecycle.app_config(state, app, settings)
@@ -86,6 +83,7 @@ def _release(
         )  # fmt: skip
         if image is None:
             raise NoBuilder(f"no plugin builds {app_type!r} apps; check `nap plugins list`")
+        state.record_image(attrs.evolve(release, image=image))  # clean-up can find its tag
         logged.step(f"Publishing to {settings.registry}")
         published = pm.hook.publish(image=image, settings=settings, output=logged)
         if published is None:

@@ -57,6 +57,7 @@ ADDED_COLUMNS = [
     ("releases", "config_version", "INTEGER NOT NULL DEFAULT 0"),
     ("releases", "config_env", "TEXT NOT NULL DEFAULT '{}'"),
     ("releases", "checks", "TEXT NOT NULL DEFAULT '{}'"),
+    ("releases", "deployer", "TEXT NOT NULL DEFAULT ''"),  # processes.identity() of the deploy
 ]
 
 
@@ -100,4 +101,5 @@ def release_of_row(row: sqlite3.Row) -> Release:
         created=row["created"],
         checks=HealthChecks.from_dict(json.loads(row["checks"])),
         config_version=row["config_version"],
+        deployer=row["deployer"],
     )

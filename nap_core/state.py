@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from nap_core import processes
 from nap_core.model import App, AppConfig, Release
 from nap_core.schema import migrate, release_of_row
 
@@ -105,8 +106,8 @@ class State:
             ).fetchone()[0] + (1 if pending and pending.env is not None else 0)
             db.execute(
                 "INSERT INTO releases (app, number, revision, tree, image, image_info,"
-                " config_digest, config_version, config_env, scheduler, status, checks, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deploying', ?, ?)",
+                " config_digest, config_version, config_env, scheduler, status, checks, created,"
+                " deployer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deploying', ?, ?, ?)",
                 (
                     release.app.name,
                     number,
@@ -120,24 +121,21 @@ class State:
                     release.scheduler,
                     json.dumps(release.checks.to_dict()),
                     created,
+                    processes.identity(),
                 ),
             )
-        return _evolve(
+        return attrs.evolve(
             release, number=number, status="deploying", created=created, config_version=version
         )
 
     def record_image(self, release: Release) -> None:
-        """Store the published image of a release being deployed."""
+        """Store the image of a release being deployed (built, then published)."""
         assert release.image is not None
+        row = (release.image.pinned, json.dumps(release.image.to_dict()))
         with self.transaction() as db:
             db.execute(
                 "UPDATE releases SET image = ?, image_info = ? WHERE app = ? AND number = ?",
-                (
-                    release.image.pinned,
-                    json.dumps(release.image.to_dict()),
-                    release.app.name,
-                    release.number,
-                ),
+                (*row, release.app.name, release.number),
             )
 
     def make_current(self, release: Release, pending: Change | None = None) -> None:
@@ -207,14 +205,28 @@ class State:
             self.fail(release.app, release.number, str(exc) or type(exc).__name__)
             raise
 
-    def fail_abandoned(self, app: App) -> None:
-        """Mark failed the releases a dead deploy left 'deploying' (call under the app lock)."""
+    def fail_dead(self, app: App, locked: bool = False) -> list[Release]:
+        """Mark failed the releases whose deploy died; return them.
+
+        :param locked: the caller holds the app's deploy lock, so no deploy of the
+            app runs and every release still *deploying* is dead. Without it, only
+            those whose deploying process is gone are.
+        """
+        rows = self.db.execute(
+            "SELECT * FROM releases WHERE app = ? AND status = 'deploying'", (app.name,)
+        )
+        found = [
+            release
+            for release in map(release_of_row, rows)
+            if locked or not processes.alive(release.deployer)
+        ]
         with self.transaction() as db:
-            db.execute(
-                "UPDATE releases SET status = 'failed', error = 'the deploy was interrupted'"
-                " WHERE app = ? AND status = 'deploying'",
-                (app.name,),
+            db.executemany(
+                "UPDATE releases SET status = 'failed', error = 'the deploy died'"
+                " WHERE app = ? AND number = ? AND status = 'deploying'",
+                [(app.name, release.number) for release in found],
             )
+        return found
 
     def current(self, app: App) -> Release | None:
         """The release that serves the app, or ``None``."""
@@ -275,14 +287,6 @@ class State:
         """The replicas ``nap ps scale`` set for the app, or None if it never did."""
         row = self.db.execute("SELECT replicas FROM apps WHERE name = ?", (app.name,)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
-
-    def set_replicas(self, app: App, replicas: int) -> None:
-        """Set how many instances of the app run."""
-        self.commit(app, Change(replicas=replicas))
-
-
-def _evolve(release: Release, **changes: Any) -> Release:
-    return attrs.evolve(release, **changes)
 
 
 @attrs.frozen

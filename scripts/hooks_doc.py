@@ -34,8 +34,11 @@ A deploy calls, in this order:
 
 {table}
 
-Day-2 commands (`nap ps`, `nap logs`, `nap stop`, `nap apps destroy`...) call
-the operation hooks {operations}, answered by the active scheduler. Image
+Once the new release is current, the core calls {retire} to stop the release
+it replaced: the switch comes first, so a deploy that dies leaves the old
+release serving, never nothing. Day-2 commands (`nap ps`, `nap logs`, `nap stop`,
+`nap apps destroy`...) call the operation hooks {operations}, answered by the
+active scheduler. Image
 clean-up and `nap apps destroy` call {unpublish}; every `nap` command line
 calls {commands}.
 
@@ -177,6 +180,7 @@ def render() -> str:
     head = HEAD.format(
         table="\n".join(rows),
         operations=", ".join(link(name) for name in hookspecs.OPERATIONS),
+        retire=link("retire"),
         unpublish=link("unpublish"),
         commands=link("register_commands"),
         scheduler_hooks=", ".join(f"`{name}`" for name in hookspecs.SCHEDULER),

@@ -11,7 +11,7 @@ from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.lifecycle import app_config
 from nap_core.model import App
-from nap_core.state import State
+from nap_core.state import Change, State
 
 
 def config_of(tmp_path: Path, toml: str = "", **env: str) -> int:
@@ -44,7 +44,7 @@ def test_a_replica_count_changes_the_config_digest(tmp_path: Path) -> None:
     assert app_config(state, App("shop"), settings).digest != (
         app_config(state, App("shop"), default).digest
     )
-    state.set_replicas(App("shop"), 5)
+    state.commit(App("shop"), Change(replicas=5))
     assert app_config(state, App("shop"), settings).replicas == 5
     state.close()
 

@@ -13,7 +13,7 @@ activated (``scheduler = "..."``); no implementation asks which one is configure
 
 from __future__ import annotations
 
-from nap_core.hookspecs.day2 import control, destroy, instances, logs
+from nap_core.hookspecs.day2 import control, destroy, instances, logs, retire
 from nap_core.hookspecs.deploy import (
     build,
     detect,
@@ -42,7 +42,7 @@ ORDER = (
 
 #: The hooks of day-2 operations (``nap ps``, ``logs``, ``stop``, ``apps destroy``),
 #: answered by the active scheduler.
-OPERATIONS = ("instances", "logs", "control", "destroy")
+OPERATIONS = ("instances", "logs", "control", "retire", "destroy")
 
 #: Hooks that serve the others: removing published images, contributing commands.
 SERVICES = ("unpublish", "register_commands")
@@ -65,6 +65,7 @@ __all__ = [
     "register_commands",
     "render_units",
     "report",
+    "retire",
     "schedule",
     "unpublish",
 ]

@@ -94,6 +94,34 @@ def control(
 
 
 @hookspec(firstresult=True)
+def retire(app: App, keep: Release | None, settings: Settings, output: Output) -> None:
+    """Stop and remove every instance of the app that is not of release ``keep``:
+    the release ``keep`` replaced, and any that a deploy which died left behind.
+
+    Called once ``keep`` is current (so clients are already served by it), and
+    by the next command that holds the app's locks after a deploy died.
+
+    :param app: the app.
+    :param keep: the current release, whose instances stay; ``None`` when the app
+        has none (a first deploy died): then every instance goes.
+    :param settings: the configuration in force (``stop_timeout``).
+    :param output: where progress goes.
+    :return: nothing, once done.
+    :bundled: ``local`` (stops the other releases' containers), ``fleet``
+        (destroys their units), ``swarm`` (nothing: a service update replaces
+        tasks in place).
+
+    Example::
+
+        @hookimpl
+        def retire(app, keep, settings, output):
+            for name in instances_of(app):
+                if release_of(name) != keep.number:
+                    remove(name)
+    """
+
+
+@hookspec(firstresult=True)
 def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
     """Remove everything the scheduler runs or keeps for the app, for
     ``nap apps destroy APP --force``.

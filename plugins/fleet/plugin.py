@@ -261,6 +261,22 @@ def _wait(
 
 
 @hookimpl
+def retire(app: App, keep: Release, settings: Settings, output: Output) -> None:
+    """Destroy the units of every release of the app but ``keep``'s: the rollout
+    destroyed the one it replaced already; these are what a dead deploy left."""
+    fleet = client(settings)
+    names = sorted(
+        u.name
+        for u in fleet.units()
+        if fleet_units.release_of(u.name, app) not in (None, keep.number)
+    )
+    for name in names:
+        fleet.destroy(name)
+    if names:
+        output.line(f"destroyed {', '.join(names)}")
+
+
+@hookimpl
 def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
     """Destroy every fleet unit of the app (all releases, build units included)."""
     fleet = client(settings)

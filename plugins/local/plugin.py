@@ -27,7 +27,16 @@ NAME = "local"
 
 # pluggy finds hook implementations among a module's attributes, so the day-2
 # hooks, imported above, register with this module's entry point.
-__all__ = ["control", "destroy", "instances", "is_current", "logs", "render_units", "schedule"]
+__all__ = [
+    "control",
+    "destroy",
+    "instances",
+    "is_current",
+    "logs",
+    "render_units",
+    "retire",
+    "schedule",
+]
 
 
 @hookimpl
@@ -62,7 +71,10 @@ def schedule(
     settings: Settings,
     output: Output,
 ) -> list[Placement] | None:
-    """Start the release's containers, wait until they answer, then retire the old ones."""
+    """Start the release's containers beside the old ones and wait until they answer.
+
+    The old ones keep serving until the release is current; then ``retire`` stops them.
+    """
     client = docker_client()
     env = {**dict(image.env), **config.environment}
     write_env_file(env_file(settings, release), env)
@@ -90,16 +102,16 @@ def schedule(
             container, settings.host, image, containers.unit_name(app, release.number, index)
         )
     ]
-    retire(client, app, release, settings, output)
     return found
 
 
-def retire(client: object, app: App, release: Release, settings: Settings, output: Output) -> None:
-    """Stop and remove every container of the app that is not of ``release``."""
+@hookimpl
+def retire(app: App, keep: Release, settings: Settings, output: Output) -> None:
+    """Stop and remove every container of the app that is not of release ``keep``."""
     old = [
         container
-        for container in containers.release_containers(client, app)
-        if container.labels.get(containers.LABEL_RELEASE) != str(release.number)
+        for container in containers.release_containers(docker_client(), app)
+        if container.labels.get(containers.LABEL_RELEASE) != str(keep.number)
     ]
     if old:
         output.line(f"stopping {', '.join(sorted(c.name for c in old))}")

@@ -117,6 +117,11 @@ def _wait_for(manager: Manager, app: App, want: int, deadline: float) -> None:
 
 
 @hookimpl
+def retire(app: App, keep: Release) -> None:
+    """Nothing to do: a service update replaced the old release's tasks in place."""
+
+
+@hookimpl
 def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
     """Remove the app's service and, with ``volumes``, its volumes on every engine nap
     reaches: the manager and the ``swarm.engines``."""

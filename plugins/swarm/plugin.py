@@ -21,7 +21,7 @@ from nap_core.templates import render
 from nap_docker.envfile import env_file, write_env_file
 from nap_swarm import options, rollout, tasks
 from nap_swarm.manager import Manager
-from nap_swarm.operations import control, destroy, instances, logs
+from nap_swarm.operations import control, destroy, instances, logs, retire
 from nap_swarm.service import (
     LABEL_RELEASE,
     ServiceDraft,
@@ -42,6 +42,7 @@ __all__ = [
     "is_current",
     "logs",
     "render_units",
+    "retire",
     "schedule",
 ]
 

@@ -38,7 +38,7 @@ def render_units(app: Any, image: Any, release: Any) -> Any:
 
 
 @hookimpl
-def schedule(app: Any, image: Any, release: Any, previous: Any) -> Any:
+def schedule(app: Any, image: Any, release: Any) -> Any:
     from nap_core.model import Placement
 
     name = _name(app, release.number)
@@ -48,8 +48,6 @@ def schedule(app: Any, image: Any, release: Any, previous: Any) -> Any:
         "-p", f"127.0.0.1::{port}", image.pinned,
     )  # fmt: skip
     host_port = int(_docker("port", name, f"{port}/tcp").rsplit(":", 1)[1])
-    if previous is not None:
-        subprocess.run(["docker", "rm", "-f", _name(app, previous.number)], capture_output=True)
     return [Placement.http(name, "127.0.0.1", host_port)]
 
 
@@ -69,6 +67,16 @@ def logs(app: Any, release: Any, stream: Any) -> None:
 def control(app: Any, release: Any, action: Any) -> Any:
     _docker(str(action), _name(app, release.number))
     return instances(app, release)
+
+
+@hookimpl
+def retire(app: Any, keep: Any) -> None:
+    keep_name = _name(app, keep.number) if keep is not None else ""
+    for name in _docker(
+        "ps", "-a", "--format", "{{.Names}}", "--filter", f"label=nap.app={app.name}"
+    ).split():
+        if name != keep_name:
+            _docker("rm", "-f", name)
 
 
 @hookimpl

@@ -1,0 +1,42 @@
+"""Who is deploying: a process's identity that survives pid reuse.
+
+A release being deployed records the identity of the process deploying it, so
+that any later command can tell a deploy that is still running from one that
+died (SIGKILL, a lost machine) and show the release as failed at once.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def identity(pid: int | None = None) -> str:
+    """``PID:STARTTIME`` of ``pid`` (default: this process); '' if it is gone.
+
+    The start time (in clock ticks since boot, from ``/proc/PID/stat``) tells a
+    reused pid from the process that first had it.
+    """
+    pid = os.getpid() if pid is None else pid
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return ""
+    # fields[0] is the state (field 3 of stat(5)): a zombie has exited already,
+    # and where PID 1 reaps nothing (a container) it stays one. The start time
+    # is field 22.
+    if fields[0] in (b"Z", b"X"):
+        return ""
+    return f"{pid}:{fields[19].decode()}"
+
+
+def alive(recorded: str) -> bool:
+    """Whether the process ``recorded`` by :func:`identity` still runs.
+
+    An empty record (a release from before nap recorded deployers) counts as alive:
+    only the deploy lock can then tell, and the next deploy does.
+    """
+    if not recorded:
+        return True
+    pid, _, _ = recorded.partition(":")
+    return pid.isdigit() and identity(int(pid)) == recorded
