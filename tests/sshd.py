@@ -102,6 +102,8 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AllowUsers nap
 PermitUserEnvironment no
+# Concurrent pushes open many connections at once (sshd's default drops some beyond 10).
+MaxStartups 100
 LogLevel DEBUG1
 SetEnv PATH={path} NAP_HOME={self.home} NAP_DEPLOY_TIMEOUT=8 NAP_STOP_TIMEOUT=2{extra}
 """
