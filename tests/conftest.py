@@ -154,10 +154,8 @@ class SampleApp:
         return self.commit(f"serve {content}")
 
 
-@pytest.fixture
-def sample_app(tmp_path: Path) -> SampleApp:
-    """A busybox httpd app serving 'hello 1', committed."""
-    path = tmp_path / "app"
+def make_sample_app(path: Path, content: str = "hello 1") -> SampleApp:
+    """A busybox httpd app at ``path`` serving ``content``, committed."""
     path.mkdir()
     shutil.copy(BUSYBOX, path / "busybox")
     app = SampleApp(path)
@@ -165,8 +163,14 @@ def sample_app(tmp_path: Path) -> SampleApp:
     app.git("config", "user.email", "test@example.invalid")
     app.git("config", "user.name", "test")
     app.write("Dockerfile", HTTPD_DOCKERFILE)
-    app.serve("hello 1")
+    app.serve(content)
     return app
+
+
+@pytest.fixture
+def sample_app(tmp_path: Path) -> SampleApp:
+    """A busybox httpd app serving 'hello 1', committed."""
+    return make_sample_app(tmp_path / "app")
 
 
 def http_get(url: str, timeout: float = 5) -> str:

@@ -4,7 +4,6 @@ content, release numbers have no gap and no duplicate, and no lock stays held.""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUSYBOX, HTTPD_DOCKERFILE, SampleApp, http_get, remove_app_containers
+from conftest import SampleApp, http_get, make_sample_app, remove_app_containers
 from sshd import SshServer
 
 from nap_core.locks import if_free
@@ -28,15 +27,7 @@ def many_apps(tmp_path: Path, docker_engine: Any) -> Iterator[list[tuple[str, Sa
     """Ten apps, each a work tree whose HEAD~1 serves v1 and HEAD serves v2."""
     found = []
     for index in range(APPS):
-        path = tmp_path / f"app{index}"
-        path.mkdir()
-        shutil.copy(BUSYBOX, path / "busybox")
-        app = SampleApp(path)
-        app.git("init", "-q", "-b", "master")
-        app.git("config", "user.email", "test@example.invalid")
-        app.git("config", "user.name", "test")
-        app.write("Dockerfile", HTTPD_DOCKERFILE)
-        app.serve(f"app {index} v1")
+        app = make_sample_app(tmp_path / f"app{index}", f"app {index} v1")
         app.serve(f"app {index} v2")
         found.append((f"c{uuid.uuid4().hex[:8]}", app))
     yield found
