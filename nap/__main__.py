@@ -10,8 +10,10 @@ from __future__ import annotations
 import sys
 
 #: Commands that run as root: `server` creates the nap user; `keys` reads key
-#: files wherever root can and keeps authorized_keys owned as it was.
+#: files wherever root can and keeps authorized_keys owned as it was;
+#: `plugins install|uninstall` run pip on nap's own environment.
 AS_ROOT = (["server"], ["keys"])
+AS_ROOT_SUBCOMMANDS = (["plugins", "install"], ["plugins", "uninstall"])
 
 
 def main() -> None:
@@ -21,7 +23,7 @@ def main() -> None:
         from nap_gitshell.shell import main as shell
 
         sys.exit(shell(args[1:]))
-    if args[:1] not in AS_ROOT:
+    if args[:1] not in AS_ROOT and args[:2] not in AS_ROOT_SUBCOMMANDS:
         # Root works on NAP_HOME as the user that owns it (the `nap` user after
         # `nap server setup`), so that pushes can still write what root touched.
         from nap_gitshell.server import act_as_home_owner

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import attrs
 
-from nap_core import health, lifecycle
+from nap_core import app_types, health, lifecycle
 from nap_core.config import Settings
-from nap_core.errors import NoAppType, NoBuilder, NoFetcher, NoIntake, NoPublisher
+from nap_core.errors import NoBuilder, NoFetcher, NoIntake, NoPublisher
 from nap_core.lifecycle import Outcome
 from nap_core.locks import app_lock
 from nap_core.model import AppConfig, Release, Request, Source, Tree
@@ -32,22 +32,20 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
     ):
         state.ensure_app(app)
         lifecycle.recover(state, app, settings, pm, output)
-        app_type = pm.hook.detect(app=app, tree=Tree(push.repo, push.new))
-        if app_type is None:
-            raise NoAppType(
-                f"cannot tell how to build {app.name} at {push.new[:12]}: "
-                "add a Dockerfile at the root of the repository"
-            )
+        app_type = app_types.app_type_of(app, Tree(push.repo, push.new), state, pm)
         with lifecycle.workdir(settings, app) as workdir:
             source = pm.hook.fetch(push=push, workdir=workdir)
             if source is None:
                 raise NoFetcher(f"no plugin can check out {push.new[:12]} of {app.name}")
             config = lifecycle.app_config(state, app, settings)
             last = state.current(app)
-            running = pm.hook.is_current(
-                app=app, source=source, config=config, settings=settings,
-                last=lifecycle.same_content(last, source, config, settings),
-            )  # fmt: skip
+            running = None
+            # A release another app type built (the app chose one since) is not current.
+            if not app_types.retyped(state, last, app_type):
+                running = pm.hook.is_current(
+                    app=app, source=source, config=config, settings=settings,
+                    last=lifecycle.same_content(last, source, config, settings),
+                )  # fmt: skip
             if running is not None:
                 state.update_placements(running)
             else:
@@ -82,7 +80,8 @@ def _release(
             output=logged,
         )  # fmt: skip
         if image is None:
-            raise NoBuilder(f"no plugin builds {app_type!r} apps; check `nap plugins list`")
+            raise NoBuilder(app_types.no_builder(app, app_type))
+        app_types.record(state, release, app_type)
         state.record_image(attrs.evolve(release, image=image))  # clean-up can find its tag
         logged.step(f"Publishing to {settings.registry}")
         published = pm.hook.publish(image=image, settings=settings, output=logged)

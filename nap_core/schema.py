@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS apps (
     created         REAL NOT NULL,
     current         INTEGER,                    -- the release that serves, NULL before the first
     replicas        INTEGER,                    -- set by `nap ps scale`, NULL: as configured
-    config_version  INTEGER NOT NULL DEFAULT 0  -- bumped by every config change
+    config_version  INTEGER NOT NULL DEFAULT 0, -- bumped by every config change
+    app_type        TEXT                        -- chosen with `nap apps set`, NULL: detect
 );
 CREATE TABLE IF NOT EXISTS releases (
     app           TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS releases (
     units         TEXT NOT NULL DEFAULT '[]',
     placements    TEXT NOT NULL DEFAULT '[]',
     checks        TEXT NOT NULL DEFAULT '{}',  -- the release's CHECKS, as HealthChecks.to_dict()
+    app_type      TEXT NOT NULL DEFAULT '',    -- the app type that built it (nap_core.app_types)
     error         TEXT NOT NULL DEFAULT '',
     created       REAL NOT NULL,
     PRIMARY KEY (app, number)
@@ -58,6 +60,8 @@ ADDED_COLUMNS = [
     ("releases", "config_env", "TEXT NOT NULL DEFAULT '{}'"),
     ("releases", "checks", "TEXT NOT NULL DEFAULT '{}'"),
     ("releases", "deployer", "TEXT NOT NULL DEFAULT ''"),  # processes.identity() of the deploy
+    ("apps", "app_type", "TEXT"),
+    ("releases", "app_type", "TEXT NOT NULL DEFAULT ''"),
 ]
 
 

@@ -7,6 +7,10 @@ cd "$ROOT"
 VENV=${NAP_VENV:-/opt/nap/venv}
 
 bash scripts/install.sh
+# The contrib app types are their own distributions; the suite tests them installed.
+"$VENV/bin/pip" install -q --disable-pip-version-check -e contrib/nap-static -e contrib/nap-python \
+  -e contrib/nap-node 2>&1 | grep -v -e "^WARNING: Running pip as" || true
+bash scripts/base-images.sh
 bash scripts/services.sh
 
 echo "-----> ruff"

@@ -16,5 +16,10 @@ for dir in "$ROOT"/plugins/*/; do
   ln -s "$dir" "$LINKS/nap_$name"
   packages+=(-p "nap_$name")
 done
+for dir in "$ROOT"/contrib/nap-*/nap_*/; do
+  [ -f "$dir/__init__.py" ] || continue
+  ln -s "$dir" "$LINKS/$(basename "$dir")"
+  packages+=(-p "$(basename "$dir")")
+done
 cd "$LINKS"
 MYPYPATH="$LINKS" "$VENV/bin/mypy" --config-file "$ROOT/pyproject.toml" "${packages[@]}"

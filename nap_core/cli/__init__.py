@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from nap_core.cli import day2
+from nap_core.cli import apptypes, day2
 from nap_core.cli.session import Session, json_option, pass_session, print_json
 from nap_core.errors import AlreadyReported, NapError
 from nap_core.plugins import PluginManager
@@ -105,6 +105,7 @@ def apps(ctx: click.Context, as_json: bool) -> None:
 
 
 apps.add_command(day2.destroy)
+apptypes.add_to(apps, plugins)
 
 
 @click.command()

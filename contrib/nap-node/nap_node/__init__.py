@@ -1,0 +1,1 @@
+"""nap-node: the Node.js app type for nap, a distribution of its own."""

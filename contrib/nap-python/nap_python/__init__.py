@@ -1,0 +1,1 @@
+"""nap-python: the Python app type for nap, a distribution of its own."""

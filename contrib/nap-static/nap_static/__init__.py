@@ -1,0 +1,1 @@
+"""nap-static: the static-site app type for nap, a distribution of its own."""

@@ -1,0 +1,108 @@
+"""Building an image through the engine: the one build function of every app type.
+
+The Dockerfile app type builds the app's own Dockerfile; app types that
+generate one (nap-python, nap-node, nap-static) pass its text, and the context
+is the checked-out tree either way. Both stream the engine's output line by
+line and read the image back the same way (:func:`image_of`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from nap_core.config import Settings
+from nap_core.errors import BuildFailed
+from nap_core.model import App, Image, Release
+from nap_core.output import Output
+from nap_docker.engine import docker_client
+from nap_docker.images import image_of
+
+#: Proxy variables passed to a build when nap's environment has them. They are
+#: Docker's predefined build args: RUN steps see them, the image does not keep them.
+PROXY_VARIABLES = (
+    "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY",
+    "http_proxy", "https_proxy", "ftp_proxy", "no_proxy",
+)  # fmt: skip
+
+
+def image_tag(settings: Settings, app: App, release: Release) -> str:
+    """The tag a release's image is built as: ``REGISTRY/APP:N``."""
+    return f"{settings.registry}/{app.name}:{release.number}"
+
+
+def proxy_build_args(environ: Mapping[str, str]) -> dict[str, str]:
+    """The proxy variables of ``environ`` that are set, as build args."""
+    return {name: environ[name] for name in PROXY_VARIABLES if environ.get(name)}
+
+
+def build_image(
+    app: App,
+    context: Path,
+    tag: str,
+    output: Output,
+    default_port: int,
+    dockerfile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Image:
+    """Build ``context`` with the classic builder and return the image.
+
+    :param context: the build context (the checked-out tree).
+    :param tag: what to tag the image (:func:`image_tag`).
+    :param output: where the engine's output goes, line by line.
+    :param default_port: the ``$PORT`` of an image that exposes no port.
+    :param dockerfile: the text of a generated Dockerfile; ``None`` builds the
+        context's own ``Dockerfile``. A generated one is written outside the
+        context, so it is neither part of the tree nor copied into the image.
+    :param environ: where proxy variables are read (:func:`proxy_build_args`),
+        default ``os.environ``.
+    :raise BuildFailed: with the engine's error when the build fails.
+    """
+    import os
+
+    args = proxy_build_args(os.environ if environ is None else environ)
+    if dockerfile is None:
+        return _build(app, context, tag, output, default_port, None, args)
+    with tempfile.TemporaryDirectory(prefix=f"nap-dockerfile-{app.name}-") as tmp:
+        path = Path(tmp) / "Dockerfile"
+        path.write_text(dockerfile)
+        return _build(app, context, tag, output, default_port, str(path), args)
+
+
+def _build(
+    app: App,
+    context: Path,
+    tag: str,
+    output: Output,
+    default_port: int,
+    dockerfile: str | None,
+    buildargs: dict[str, str],
+) -> Image:
+    import docker.errors
+
+    client = docker_client()
+    image_id = ""
+    try:
+        for chunk in client.api.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            pull=False,
+            buildargs=buildargs or None,
+        ):
+            if "stream" in chunk:
+                output.line(chunk["stream"])
+            elif "error" in chunk:
+                raise BuildFailed(f"the build of {app.name} failed: {chunk['error'].strip()}")
+            elif "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+        attrs = client.api.inspect_image(image_id or tag)
+    except docker.errors.APIError as exc:
+        raise BuildFailed(f"the build of {app.name} failed: {exc.explanation or exc}") from exc
+    except docker.errors.DockerException as exc:
+        raise BuildFailed(f"the build of {app.name} failed: {exc}") from exc
+    return image_of(app, attrs, tag, default_port)
