@@ -75,7 +75,7 @@ def install_target(target: str) -> str:
     if "/" in target or target in (".", "..") or Path(target).is_dir():
         path = Path(target).resolve()
         if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
-            raise NapError(f"{target} is not a Python project (no pyproject.toml): give its path")
+            raise NapError(f"{target!r} is not a Python project (no pyproject.toml): give its path")
         return str(path)
     if not REQUIREMENT.match(target):
         raise NapError(f"{target!r} is neither a plugin's name (like nap-static) nor a path")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
 
-from apptypes import app_name, base_images, new_app, pushed, step_cached  # noqa: E402
-from conftest import (  # noqa: E402
+from apptypes import app_name, base_images, new_app, pushed, step_cached
+from conftest import (
     BUSYBOX,
     HTTPD_DOCKERFILE,
     Nap,
@@ -21,10 +21,10 @@ from conftest import (  # noqa: E402
     nap_home,
     server,
 )
-from sshd import SshServer  # noqa: E402
+from sshd import SshServer
 
-from nap_core.model import App, Tree  # noqa: E402
-from nap_static import plugin  # noqa: E402
+from nap_core.model import App, Tree
+from nap_static import plugin
 
 __all__ = ["app_name", "base_images", "docker_engine", "nap", "nap_home", "server"]
 
