@@ -46,13 +46,14 @@ def read_root_file(root: Path, name: str, limit: int = MAX_FILE) -> bytes | None
         if exc.errno == errno.ELOOP:
             raise BuildFailed(f"{name} is a symbolic link: commit the file itself") from None
         raise BuildFailed(f"cannot read {name} ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
         if not stat.S_ISREG(info.st_mode):
             raise BuildFailed(f"{name} is not a regular file")
-        if info.st_size > limit:
-            raise BuildFailed(f"{name} is larger than {limit} bytes")
-        return file.read(limit + 1)
+        raise BuildFailed(f"{name} is larger than {limit} bytes")
+    with os.fdopen(fd, "rb") as file:
+        return file.read(limit)
 
 
 def read_text(root: Path, name: str) -> str | None:
