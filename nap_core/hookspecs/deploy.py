@@ -63,8 +63,14 @@ def detect(app: App, tree: Tree) -> str | None:
         lists the root, ``tree.read("Procfile")`` returns a file's bytes or ``None``.
     :return: an app type name such as ``"dockerfile"``.
     :none: this plugin does not recognise the tree. If no plugin answers, the
-        deploy fails with ``NoAppType`` ("add a Dockerfile at the root").
-    :bundled: ``dockerfile``, marked ``trylast`` so that more specific app types win.
+        deploy fails with ``NoAppType`` ("cannot tell how to build APP: add a
+        Dockerfile ... or install the plugin of its app type"). Return ``None``
+        when the tree has a ``Dockerfile``, so that the Dockerfile wins. An app
+        that chose its type (``nap apps set APP app_type NAME``) skips detect:
+        the core hands that name to ``build`` (docs/plugins.md).
+    :bundled: ``dockerfile``, marked ``trylast`` so that more specific app types win;
+        the contrib app types ``python``, ``node`` (``tryfirst``) and ``static``
+        (``trylast``) follow Heroku's rules.
 
     Example::
 
@@ -137,7 +143,7 @@ def build(
 
     :param app: the app being deployed.
     :param source: its checked-out tree.
-    :param app_type: what ``detect`` answered.
+    :param app_type: what ``detect`` answered, or the type the app chose.
     :param release: the release being made; its ``number`` tags the image
         ``REGISTRY/APP:NUMBER``.
     :param settings: ``settings.registry`` names the image's repository;
@@ -145,10 +151,13 @@ def build(
     :param output: ``output.line(text)`` streams build output, indented.
     :return: the built ``Image``: its id, tag, the TCP ``ports`` the app listens
         on (EXPOSE, or ``$PORT``), ``env`` nap sets (``PORT``) and ``volumes`` (VOLUME).
-    :none: this plugin does not build ``app_type`` (``NoBuilder``). Raise
+    :none: this plugin does not build ``app_type`` (``NoBuilder``: "cannot tell
+        how to build APP: no installed plugin builds 'TYPE' apps"). Raise
         ``BuildFailed`` when the build itself fails.
     :bundled: ``dockerfile``, through the docker SDK and the engine's classic
-        builder; ``fleet`` with ``fleet.build = "cluster"`` (a build unit on a machine).
+        builder (``nap_dockerfile.build.build_image``, which the contrib app types
+        call with a generated Dockerfile's text); ``fleet`` with ``fleet.build =
+        "cluster"`` (a build unit on a machine).
 
     Example::
 

@@ -28,11 +28,13 @@ from typing import Any, NamedTuple
 
 #: The ``nap`` commands a remote user may run, as full command paths (a group's
 #: subcommands are listed one by one). Only these: never ``deploy`` (it reads a
-#: path on the server), ``keys``, ``server`` or ``shell``.
+#: path on the server), ``keys``, ``server``, ``shell`` or ``plugins install`` /
+#: ``uninstall`` (they change nap's own environment).
 REMOTE_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
     {
         ("apps",),
         ("apps", "destroy"),
+        ("apps", "set"),
         ("releases",),
         ("rollback",),
         ("config", "set"),
@@ -60,6 +62,7 @@ nap: git push to deploy. Over SSH you can:
   git clone nap@HOST:APP               fetch an app's pushed history
   ssh nap@HOST apps [--json]           the apps and the release each serves
   ssh nap@HOST apps destroy APP --force [--volumes]
+  ssh nap@HOST apps set APP app_type NAME   build APP as NAME ('' to detect)
   ssh nap@HOST releases APP [--json]   an app's releases, newest first
   ssh nap@HOST rollback APP [N]        run release N again (default: the previous)
   ssh nap@HOST config show APP [--reveal] [--json]

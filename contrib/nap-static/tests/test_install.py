@@ -112,6 +112,13 @@ def test_plugins_install_is_never_run_over_ssh(server: SshServer) -> None:
         assert result.stderr.startswith("error: nap does not run"), result.stderr
 
 
+def test_apps_set_works_over_ssh(server: SshServer) -> None:
+    chosen = server.ssh("apps", "set", "aremote", "app_type", "static")
+
+    assert chosen.returncode == 0, chosen.stderr
+    assert "app_type is static" in chosen.stderr
+
+
 def test_plugins_install_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
