@@ -112,3 +112,30 @@ def test_volume_names_are_stable_and_distinct() -> None:
     assert volume_name("app", "/data") == volume_name("app", "/data")
     assert volume_name("app", "/data") != volume_name("app", "/data/")
     assert volume_name("app", "/var/lib/db").startswith("nap-app-var-lib-db-")
+
+
+def test_opening_an_old_database_from_many_processes_adds_each_column_once(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    # A nap.db from before the added columns: the first schema's apps and releases.
+    db = sqlite3.connect(tmp_path / "nap.db")
+    db.executescript(
+        "CREATE TABLE apps (name TEXT PRIMARY KEY, created REAL NOT NULL, current INTEGER);"
+        "CREATE TABLE releases (app TEXT NOT NULL, number INTEGER NOT NULL, revision TEXT,"
+        " tree TEXT, image TEXT, image_info TEXT, config_digest TEXT, scheduler TEXT,"
+        " status TEXT, units TEXT, placements TEXT, error TEXT, created REAL,"
+        " PRIMARY KEY (app, number));"
+    )
+    db.close()
+    code = "import sys, pathlib, nap_core.state as s; s.State(pathlib.Path(sys.argv[1]))"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stderr=subprocess.PIPE)
+        for _ in range(8)
+    ]
+    errors = [proc.communicate()[1].decode() for proc in procs]
+
+    assert all(proc.returncode == 0 for proc in procs), errors

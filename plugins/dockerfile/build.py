@@ -95,7 +95,8 @@ def _build(
             buildargs=buildargs or None,
         ):
             if "stream" in chunk:
-                output.line(chunk["stream"])
+                # The classic builder colours a step's stderr; pushes carry no escapes.
+                output.line(chunk["stream"].replace("\x1b[91m", "").replace("\x1b[0m", ""))
             elif "error" in chunk:
                 raise BuildFailed(f"the build of {app.name} failed: {chunk['error'].strip()}")
             elif "aux" in chunk and "ID" in chunk["aux"]:
