@@ -104,3 +104,18 @@ def app_name(docker_engine: Any) -> Any:
         for tag in image.tags:
             if tag.startswith(f"127.0.0.1:5000/{name}:"):
                 docker_engine.images.remove(tag, noprune=False)
+
+
+def second_name(docker_engine: Any, name: str, of: str) -> Any:
+    """Tag the stand-in ``of`` as ``name`` too (``python:3.12-slim``), if nothing has
+    that name; yields the name and removes the tag afterwards only if it made it."""
+    created = False
+    try:
+        docker_engine.images.get(name)
+    except Exception:
+        repository, _, tag = name.rpartition(":")
+        docker_engine.images.get(of).tag(repository, tag)
+        created = True
+    yield name
+    if created:
+        docker_engine.images.remove(name)

@@ -9,12 +9,12 @@ line and read the image back the same way (:func:`image_of`).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from nap_core.config import Settings
 from nap_core.errors import BuildFailed
-from nap_core.model import App, Image, Release
+from nap_core.model import App, Image, Release, Source
 from nap_core.output import Output
 from nap_docker.engine import docker_client
 from nap_docker.images import image_of
@@ -68,6 +68,28 @@ def build_image(
         path = Path(tmp) / "Dockerfile"
         path.write_text(dockerfile)
         return _build(app, context, tag, output, default_port, str(path), args)
+
+
+def build_generated(
+    app: App,
+    source: Source,
+    release: Release,
+    settings: Settings,
+    output: Output,
+    dockerfile: str,
+    notes: Iterable[str] = (),
+) -> Image:
+    """Build a generated Dockerfile on the checked-out tree as ``REGISTRY/APP:N``.
+
+    What app types that generate a Dockerfile call from their ``build`` hook;
+    ``notes`` (which base image, which web command) go to the push first.
+    """
+    for note in notes:
+        output.line(note)
+    tag = image_tag(settings, app, release)
+    return build_image(
+        app, source.path, tag, output, settings.default_port, dockerfile, settings.environ
+    )
 
 
 def _build(

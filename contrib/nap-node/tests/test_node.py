@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
 
-from apptypes import app_name, base_images, new_app, pushed, step_cached
+from apptypes import app_name, base_images, new_app, pushed, second_name, step_cached
 from conftest import docker_engine, http_get, server
 from sshd import SshServer
 
@@ -83,16 +83,7 @@ LOCK = {
 @pytest.fixture
 def node_20(docker_engine: Any, base_images: None) -> Iterator[str]:
     """``node:20-slim`` as a second name of the stand-in, if there is none yet."""
-    name = "node:20-slim"
-    created = False
-    try:
-        docker_engine.images.get(name)
-    except Exception:
-        docker_engine.images.get("node:24-slim").tag("node", "20-slim")
-        created = True
-    yield name
-    if created:
-        docker_engine.images.remove(name)
+    yield from second_name(docker_engine, "node:20-slim", of="node:24-slim")
 
 
 def test_a_lockfile_installs_with_npm_ci_on_the_engines_version_and_a_procfile_runs(

@@ -34,11 +34,8 @@ def build(
     """Generate the Dockerfile and build it through nap's build function."""
     if app_type != APP_TYPE:
         return None
-    from nap_dockerfile.build import build_image, image_tag
+    from nap_dockerfile.build import build_generated
     from nap_python.dockerfile import generate
 
-    text, said = generate(source.path, settings)
-    for line in said:
-        output.line(line)
-    tag = image_tag(settings, app, release)
-    return build_image(app, source.path, tag, output, settings.default_port, text, settings.environ)
+    text, notes = generate(source.path, settings)
+    return build_generated(app, source, release, settings, output, text, notes)

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
 
-from apptypes import app_name, base_images, new_app, pushed, step_cached
+from apptypes import app_name, base_images, new_app, pushed, second_name, step_cached
 from conftest import docker_engine, http_get, server
 from sshd import SshServer
 
@@ -132,16 +132,7 @@ def test_a_pyproject_app_installs_its_project_dependencies(
 @pytest.fixture
 def python_312(docker_engine: Any, base_images: None) -> Iterator[str]:
     """``python:3.12-slim`` as a second name of the stand-in, if there is none yet."""
-    name = "python:3.12-slim"
-    created = False
-    try:
-        docker_engine.images.get(name)
-    except Exception:
-        docker_engine.images.get("python:3.14-slim").tag("python", "3.12-slim")
-        created = True
-    yield name
-    if created:
-        docker_engine.images.remove(name)
+    yield from second_name(docker_engine, "python:3.12-slim", of="python:3.14-slim")
 
 
 def test_runtime_txt_picks_the_base_image_of_its_version(

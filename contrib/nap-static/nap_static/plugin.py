@@ -61,12 +61,10 @@ def build(
     """Generate the Dockerfile and build it through nap's build function."""
     if app_type != APP_TYPE:
         return None
-    from nap_dockerfile.build import build_image, image_tag
+    from nap_dockerfile.build import build_generated
     from nap_dockerfile.generate import check_image_ref, web_command
 
     base = check_image_ref(settings.get(BASE_SETTING) or DEFAULT_BASE, BASE_SETTING)
     web, origin = web_command(source.path, DEFAULT_WEB)
-    output.line(f"static site from {base} ({BASE_SETTING}); web: {web} ({origin})")
-    tag = image_tag(settings, app, release)
-    text = dockerfile(base, web)
-    return build_image(app, source.path, tag, output, settings.default_port, text, settings.environ)
+    note = f"static site from {base} ({BASE_SETTING}); web: {web} ({origin})"
+    return build_generated(app, source, release, settings, output, dockerfile(base, web), [note])
