@@ -155,9 +155,9 @@ def build(
         how to build APP: no installed plugin builds 'TYPE' apps"). Raise
         ``BuildFailed`` when the build itself fails.
     :bundled: ``dockerfile``, through the docker SDK and the engine's classic
-        builder (``nap_dockerfile.build.build_image``, which the contrib app types
-        call with a generated Dockerfile's text); ``fleet`` with ``fleet.build =
-        "cluster"`` (a build unit on a machine).
+        builder (its ``build_image``, which the contrib app types call with a
+        generated Dockerfile's text); ``fleet`` with ``fleet.build = "cluster"``
+        (a build unit on a machine).
 
     Example::
 

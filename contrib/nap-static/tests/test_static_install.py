@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,13 +25,27 @@ from sshd import SshServer
 __all__ = ["app_name", "base_images", "docker_engine", "server"]
 
 
+#: What a build leaves in a checkout: a copy without it builds from the sources alone.
+LEFTOVERS = shutil.ignore_patterns(
+    ".git", "build", "*.egg-info", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"
+)
+
+
 @pytest.fixture(scope="module")
-def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean copy of this checkout (a stale build/ would leak old modules into a wheel)."""
+    copy = tmp_path_factory.mktemp("src") / "nap"
+    shutil.copytree(ROOT, copy, ignore=LEFTOVERS)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory, source: Path) -> Iterator[Path]:
     """A new venv holding nap (from this checkout, not editable) and its dependencies."""
     venv = tmp_path_factory.mktemp("fresh") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     done = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(ROOT)],
+        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(source)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -54,17 +69,18 @@ def listed(venv: Path, home: Path) -> dict[str, Any]:
 
 
 def test_install_deploy_uninstall_refuse_and_the_old_release_serves(
-    fresh_venv: Path, app_name: str, base_images: None, tmp_path: Path
+    fresh_venv: Path, source: Path, app_name: str, base_images: None, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
     assert "static" not in listed(fresh_venv, home)
     site = new_app(tmp_path / "site", {"index.html": "installed 1"})
 
-    installed = run(fresh_venv, home, "plugins", "install", str(ROOT / "contrib" / "nap-static"))
+    installed = run(fresh_venv, home, "plugins", "install", str(source / "contrib" / "nap-static"))
     assert installed.returncode == 0, installed.stderr
     plugin = listed(fresh_venv, home)["static"]
-    assert plugin == {"name": "static", "version": "0.1.0", "hooks": ["detect", "build"],
-                      "builtin": False}  # fmt: skip
+    assert (plugin["version"], plugin["hooks"], plugin["builtin"]) == (
+        "0.1.0", ["detect", "build"], False
+    )  # fmt: skip
 
     deployed = run(fresh_venv, home, "deploy", app_name, str(site.path), "--json")
     assert deployed.returncode == 0, deployed.stderr
@@ -122,10 +138,11 @@ def test_apps_set_works_over_ssh(server: SshServer) -> None:
 def test_plugins_install_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from nap_core.cli import main
+    from nap_core.cli import command_line
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    result = CliRunner().invoke(main, ["plugins", "install", "nap-static"])
+    group, session = command_line()
+    result = CliRunner().invoke(group, ["plugins", "install", "nap-static"], obj=session)
 
     assert result.exit_code == 1
     assert "run it as root" in result.output
