@@ -3,8 +3,8 @@
 The built image is read back to interpret the Dockerfile: its EXPOSE lines
 decide which TCP ports are published; an image with none must listen on
 ``$PORT``, which nap sets (``port``, default 5000). VOLUME lines are recorded.
-The build itself is :func:`nap_dockerfile.build.build_image`, which app types
-that generate a Dockerfile call too.
+The build itself is :func:`nap_docker.build.build_image`, which app types
+that generate a Dockerfile (contrib/) call too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from nap_core.config import Settings
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, Image, Release, Source, Tree
 from nap_core.output import Output
-from nap_dockerfile.build import build_image, image_tag
+from nap_docker.build import build_image, image_tag
 
 APP_TYPE = "dockerfile"
 

@@ -71,7 +71,7 @@ def engines_major(package: dict[str, Any]) -> str | None:
 
 def read_package(root: Path) -> dict[str, Any]:
     """The app's package.json, parsed (read as a regular file, size-capped)."""
-    from nap_dockerfile.generate import read_text
+    from nap_docker.generate import read_text
 
     text = read_text(root, "package.json") or "{}"
     try:
@@ -85,7 +85,7 @@ def read_package(root: Path) -> dict[str, Any]:
 
 def generate(root: Path, settings: Settings) -> tuple[str, list[str]]:
     """The Dockerfile text for the tree at ``root``, and lines for the push output."""
-    from nap_dockerfile.generate import VERSION, choose_base, cmd_line, web_command
+    from nap_docker.generate import VERSION, choose_base, cmd_line, web_command
 
     package = read_package(root)
     wanted = engines_major(package)
@@ -113,7 +113,7 @@ def build(
     """Generate the Dockerfile and build it through nap's build function."""
     if app_type != APP_TYPE:
         return None
-    from nap_dockerfile.build import build_generated
+    from nap_docker.build import build_generated
 
     text, notes = generate(source.path, settings)
     return build_generated(app, source, release, settings, output, text, notes)

@@ -15,7 +15,7 @@ from typing import Any
 
 from nap_core.config import Settings
 from nap_core.errors import BuildFailed
-from nap_dockerfile.generate import choose_base, cmd_line, procfile_command, read_text
+from nap_docker.generate import choose_base, cmd_line, procfile_command, read_text
 
 #: The files that make a Python app, in the order their dependencies are used.
 DEPENDENCY_FILES = ("requirements.txt", "Pipfile", "pyproject.toml")

@@ -34,7 +34,7 @@ def build(
     """Generate the Dockerfile and build it through nap's build function."""
     if app_type != APP_TYPE:
         return None
-    from nap_dockerfile.build import build_generated
+    from nap_docker.build import build_generated
     from nap_python.dockerfile import generate
 
     text, notes = generate(source.path, settings)

@@ -49,7 +49,7 @@ def detect(app: App, tree: Tree) -> str | None:
 
 def dockerfile(base: str, web: str) -> str:
     """The Dockerfile of a static site served by ``web`` from ``base``."""
-    from nap_dockerfile.generate import cmd_line
+    from nap_docker.generate import cmd_line
 
     return DOCKERFILE.format(base=base, cmd=cmd_line(web))
 
@@ -61,8 +61,8 @@ def build(
     """Generate the Dockerfile and build it through nap's build function."""
     if app_type != APP_TYPE:
         return None
-    from nap_dockerfile.build import build_generated
-    from nap_dockerfile.generate import check_image_ref, web_command
+    from nap_docker.build import build_generated
+    from nap_docker.generate import check_image_ref, web_command
 
     base = check_image_ref(settings.get(BASE_SETTING) or DEFAULT_BASE, BASE_SETTING)
     web, origin = web_command(source.path, DEFAULT_WEB)

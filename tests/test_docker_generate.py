@@ -1,4 +1,4 @@
-"""Unit tests of nap_dockerfile.generate, what app types that generate a Dockerfile share."""
+"""Unit tests of nap_docker.generate, what app types that generate a Dockerfile share."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nap_core.errors import BuildFailed
-from nap_dockerfile.generate import (
+from nap_docker.generate import (
     choose_base,
     cmd_line,
     procfile_web,
