@@ -31,7 +31,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-NAP = [sys.executable, "-m", "nap_core.entry"]
+NAP = [sys.executable, "-m", "nap"]
 
 WSGI = """\
 def app(environ, start_response):
