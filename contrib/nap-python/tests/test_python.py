@@ -152,3 +152,21 @@ def test_runtime_txt_picks_the_base_image_of_its_version(
     assert any("runtime.txt asks for 3.12: using python:3.12-slim" in line for line in lines)
     assert any(line.strip() == "Step 1/7 : FROM python:3.12-slim" for line in lines), lines
     assert http_get(url) == "on 3.12"
+
+
+def test_a_pipfile_app_installs_with_pipenv_and_runs_the_gunicorn_default(
+    server: SshServer, app_name: str, base_images: None, tmp_path: Path
+) -> None:
+    app = new_app(
+        tmp_path / "app",
+        {
+            "Pipfile": f'# {app_name}\n[packages]\ngunicorn = "*"\n',
+            "app.py": WSGI_APP.format(content="pipfile"),
+        },
+    )
+
+    url, lines = pushed(server, app, app_name)
+
+    assert any("dependencies: Pipfile;" in line for line in lines), lines
+    assert any("exec gunicorn --bind" in line and "(default)" in line for line in lines)
+    assert http_get(url) == "pipfile"
