@@ -31,6 +31,7 @@ DEFAULTS: dict[str, str] = {
     "keep_releases": "5",
     "stop_timeout": "10",
     "replicas": "1",
+    "max_ports": "16",
 }
 
 

@@ -34,7 +34,7 @@ def parse(text: str) -> HealthChecks:
     """Read a ``CHECKS`` file; raise :class:`NapError` naming the bad line."""
     values: dict[str, float] = {}
     checks = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue

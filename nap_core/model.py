@@ -114,8 +114,18 @@ class AppConfig:
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], replicas: int = 1) -> AppConfig:
-        """Build a config from a mapping, keys checked and sorted."""
-        return cls(tuple(sorted((check_config_key(k), v) for k, v in env.items())), replicas)
+        """Build a config from a mapping, keys and values checked, sorted by key."""
+        from nap_core.values import check_config_value
+
+        return cls(
+            tuple(
+                sorted(
+                    (check_config_key(k), check_config_value(v, f"the value of config var {k}"))
+                    for k, v in env.items()
+                )
+            ),
+            replicas,
+        )
 
     @property
     def environment(self) -> dict[str, str]:

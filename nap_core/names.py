@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 
 from nap_core.errors import NapError
+from nap_core.quoting import shown
 
 APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 CONFIG_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+CONFIG_KEY_MAX = 255
 
 
 class InvalidName(NapError):
@@ -29,7 +31,7 @@ def check_app_name(name: str) -> str:
     """
     if not APP_NAME.fullmatch(name):
         raise InvalidName(
-            f"invalid app name {name!r}: use 1-63 lower-case letters, digits and hyphens, "
+            f"invalid app name {shown(name)}: use 1-63 lower-case letters, digits and hyphens, "
             "starting and ending with a letter or digit"
         )
     return name
@@ -39,7 +41,7 @@ def check_key_name(name: str) -> str:
     """Return ``name`` if it is a valid SSH key name, else raise :class:`InvalidName`."""
     if not KEY_NAME.fullmatch(name):
         raise InvalidName(
-            f"invalid key name {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-', "
+            f"invalid key name {shown(name)}: use 1-64 letters, digits, '.', '_', '@' or '-', "
             "starting with a letter or digit"
         )
     return name
@@ -47,8 +49,9 @@ def check_key_name(name: str) -> str:
 
 def check_config_key(name: str) -> str:
     """Return ``name`` if it can be an environment variable name, else raise."""
-    if not CONFIG_KEY.fullmatch(name):
+    if len(name) > CONFIG_KEY_MAX or not CONFIG_KEY.fullmatch(name):
         raise InvalidName(
-            f"invalid config key {name!r}: use letters, digits and '_', not starting with a digit"
+            f"invalid config key {shown(name)}: use at most {CONFIG_KEY_MAX} letters, digits "
+            "and '_', not starting with a digit"
         )
     return name

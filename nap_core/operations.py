@@ -25,6 +25,7 @@ from nap_core.names import check_config_key
 from nap_core.output import Output
 from nap_core.plugins import PluginManager
 from nap_core.state import Change, State
+from nap_core.values import check_config_value
 
 #: The most instances ``nap ps scale`` runs of an app.
 MAX_REPLICAS = 100
@@ -144,6 +145,8 @@ class Operations:
         """Set and unset config vars; roll out a release with them if the app runs."""
         for key in [*(set_vars or {}), *(unset or [])]:
             check_config_key(key)
+        for key, value in (set_vars or {}).items():
+            check_config_value(value, f"the value of config var {key}")
         # Config may come before the first push (a database URL the app needs to
         # start), so an app nap has not seen yet is created here, as by a push.
         with self.app(name, locked=True, create=True) as (state, app):

@@ -40,7 +40,8 @@ class Output:
 
     def line(self, text: str) -> None:
         """Detail under the current step, indented; blank lines are dropped."""
-        for part in text.rstrip("\n").splitlines():
+        # "\n" only: str.splitlines() breaks on more (U+2028, ...) than terminals do.
+        for part in text.rstrip("\n").split("\n"):
             if part.strip():
                 self._write(INDENT + part.rstrip())
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nap_core.config import Settings
 from nap_core.model import Release
+from nap_core.quoting import env_file_line
 
 
 def env_file(settings: Settings, release: Release) -> Path:
@@ -20,9 +21,14 @@ def env_file(settings: Settings, release: Release) -> Path:
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
-    """Write ``KEY=VALUE`` lines into ``path``, mode 0600."""
+    """Write ``KEY=VALUE`` lines into ``path``, mode 0600 (also when it existed before).
+
+    Every line is quoted by :func:`~nap_core.quoting.env_file_line`, which refuses
+    a value docker's ``--env-file`` could not read back exactly.
+    """
+    lines = [env_file_line(key, value, f"config var {key}") for key, value in env.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        for key, value in env.items():
-            file.write(f"{key}={value}\n")
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write("".join(line + "\n" for line in lines))

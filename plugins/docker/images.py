@@ -8,20 +8,24 @@ from typing import Any
 
 from nap_core.model import App, Image
 from nap_core.output import Output
+from nap_core.values import check_ports, check_volumes
 from nap_docker.engine import docker_client
 
 
-def image_of(app: App, attrs: dict[str, Any], tag: str, default_port: int) -> Image:
+def image_of(
+    app: App, attrs: dict[str, Any], tag: str, default_port: int, max_ports: int = 16
+) -> Image:
     """Read ports and volumes from an image's inspect data (or a registry's image config).
 
     EXPOSE lines decide which TCP ports the app listens on; an image with none
-    must listen on ``$PORT`` (``default_port``), which nap sets.
+    must listen on ``$PORT`` (``default_port``), which nap sets. Both come from
+    the push, so both are checked (:mod:`nap_core.values`): at most
+    ``max_ports`` ports, VOLUME paths nap can mount.
     """
     config = attrs.get("Config") or {}
-    exposed = config.get("ExposedPorts") or {}
-    ports = sorted(
-        int(spec.split("/")[0]) for spec in exposed if spec.split("/")[-1] in ("tcp", spec)
-    )
+    where = f"the image of {app.name}"
+    ports = check_ports(config.get("ExposedPorts") or {}, where, max_ports)
+    volumes = check_volumes(config.get("Volumes") or {}, where)
     port = ports[0] if ports else default_port
     return Image(
         app=app,
@@ -29,7 +33,7 @@ def image_of(app: App, attrs: dict[str, Any], tag: str, default_port: int) -> Im
         tag=tag,
         ports=tuple(ports) or (default_port,),
         env=(("PORT", str(port)),),
-        volumes=tuple(sorted(config.get("Volumes") or {})),
+        volumes=volumes,
     )
 
 

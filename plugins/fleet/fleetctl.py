@@ -109,7 +109,7 @@ class FleetctlClient:
 
     def _table(self, command: str, fields: str) -> list[list[str]]:
         out = self._run(command, "--full", "--no-legend", f"--fields={fields}")
-        return [line.split() for line in out.splitlines() if line.strip()]
+        return [line.split() for line in out.split("\n") if line.strip()]
 
     def _run(self, *args: str) -> str:
         try:

@@ -16,6 +16,7 @@ import attrs
 from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.model import App, AppConfig, Image, Release, Unit
+from nap_core.quoting import systemd_env
 from nap_core.templates import render
 from nap_docker.volumes import volume_name
 
@@ -120,6 +121,9 @@ def host_ports(ports: tuple[int, ...], taken: set[int]) -> list[tuple[int, int]]
     return pairs
 
 
+#: What systemd strips around names and values (Python's str.strip() strips more).
+WHITESPACE = " \t\r"
+
 PUBLISH = re.compile(r"--publish \$\{COREOS_PUBLIC_IPV4\}:([0-9]+):([0-9]+)")
 
 
@@ -135,15 +139,12 @@ def published_ports(text: str) -> tuple[int, ...]:
 
 
 def environment_lines(env: Mapping[str, str]) -> list[str]:
-    """``Environment=`` values, quoted for systemd: ``"KEY=value"``."""
-    lines = []
-    for key, value in env.items():
-        if "\n" in value or "\r" in value:
-            raise NapError(f"config var {key} holds a line break, which a fleet unit cannot carry")
-        # Inside double quotes systemd unescapes \\ and \"; % starts a specifier.
-        quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
-        lines.append(f'"{key}={quoted}"')
-    return lines
+    """``Environment=`` values, quoted for systemd: ``"KEY=value"``.
+
+    A value systemd cannot carry on one line (a line break of any kind, a
+    control character) is refused, naming the config var.
+    """
+    return [systemd_env(key, value, f"config var {key}") for key, value in env.items()]
 
 
 def render_build(app: App, release: Release, settings: Settings, source: str = "") -> Unit:
@@ -228,7 +229,7 @@ def options(text: str) -> list[Option]:
         name, sep, value = line.partition("=")
         if not sep or not section:
             raise NapError(f"unit line {number} is not NAME=VALUE inside a [Section]: {line!r}")
-        found.append(Option(section, name.strip(), value.strip()))
+        found.append(Option(section, name.strip(WHITESPACE), value.strip(WHITESPACE)))
     return found
 
 
@@ -236,15 +237,17 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Stripped lines with backslash continuations joined, each with its first line number."""
     lines: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    # systemd and fleet split unit files on "\n" only; str.splitlines() would
+    # also split on U+0085, U+2028, ... and see options that are not there.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip(WHITESPACE)
         if pending is not None:
             number, line = pending[0], pending[1] + line
             pending = None
         if line.endswith("\\") and not line.startswith(("#", ";")):
-            pending = (number, line[:-1].rstrip() + " ")
+            pending = (number, line[:-1].rstrip(WHITESPACE) + " ")
             continue
         lines.append((number, line))
     if pending is not None:
-        lines.append((pending[0], pending[1].rstrip()))
+        lines.append((pending[0], pending[1].rstrip(WHITESPACE)))
     return lines

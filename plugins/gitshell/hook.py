@@ -16,7 +16,7 @@ from pathlib import Path
 def parse_updates(text: str) -> tuple[tuple[str, str, str], ...]:
     """The ``(old, new, ref)`` triples of a pre-receive hook's input."""
     updates = []
-    for line in text.splitlines():
+    for line in text.split("\n"):
         parts = line.split()
         if len(parts) == 3:
             updates.append((parts[0], parts[1], parts[2]))

@@ -91,7 +91,8 @@ def parse_public_key(text: str) -> tuple[str, str]:
     One key, no options before it (nap writes the options), and a key
     ``ssh-keygen -l`` accepts.
     """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # sshd reads lines split on "\n" only; so does nap (str.splitlines() splits on more).
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
     if len(lines) != 1:
         raise NapError(f"expected one public key (a .pub file's one line), got {len(lines)} lines")
     found = PUBLIC_KEY.fullmatch(lines[0])
@@ -155,9 +156,11 @@ def _key_of(line: str) -> Key | None:
 
 def _lines(path: Path) -> list[str]:
     try:
-        return path.read_text().splitlines()
+        text = path.read_text()
     except FileNotFoundError:
         return []
+    lines = text.split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
 
 
 @contextmanager

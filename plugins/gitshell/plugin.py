@@ -13,6 +13,7 @@ from nap_core.hookimpl import hookimpl
 from nap_core.model import App, Push, Release, Request, Source
 from nap_core.names import check_app_name
 from nap_core.output import Output
+from nap_core.quoting import shown
 
 if TYPE_CHECKING:
     import click
@@ -51,8 +52,9 @@ def intake(request: Request, settings: Settings) -> Push | None:
         raise NapError("nothing was pushed")
     others = [ref for _, _, ref in request.updates if ref not in deploy_refs]
     if others:
+        named = ", ".join(shown(ref) for ref in others[:3]) + (", ..." if len(others) > 3 else "")
         raise NapError(
-            f"only pushes to {' or '.join(branches)} deploy, not {', '.join(others)}: "
+            f"only pushes to {' or '.join(branches)} deploy, not {named}: "
             f"push with `git push nap HEAD:{branches[0]}`"
         )
     if len(request.updates) > 1:

@@ -148,7 +148,7 @@ def last_log_lines(container: Any) -> list[str]:
         text = str(container.logs(tail=LOG_LINES).decode(errors="replace"))
     except Exception:  # a container that is already gone has no logs to show
         return []
-    return text.splitlines()
+    return text.rstrip("\n").split("\n") if text else []
 
 
 def remove(containers: list[Any], output: Output | None = None, stop_timeout: int = 0) -> None:

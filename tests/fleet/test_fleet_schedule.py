@@ -309,8 +309,8 @@ def test_a_cluster_build_runs_the_build_unit_then_reads_the_registry(
         ("destroy", "nap-shop-r3-build.service"),
     ]
     text = fleet.texts["nap-shop-r3-build.service"]
-    assert "--tag 10.77.0.1:5000/shop:3" in text
-    assert " http://127.0.0.1:" in text and ".tar.gz\n" in text
+    assert '--tag "10.77.0.1:5000/shop:3"' in text
+    assert ' "http://127.0.0.1:' in text and '.tar.gz"\n' in text
     assert "built and pushed on 10.0.0.1" in stream.getvalue()
     assert plugin.publish(image=IMAGE, settings=config, output=Output(stream)) == IMAGE
     # Without fleet.build = "cluster" the dockerfile and registry plugins answer.

@@ -110,7 +110,7 @@ def test_an_override_naming_an_unknown_variable_fails(tmp_path: Path) -> None:
 def test_machines_pull_the_same_digest_from_their_registry(tmp_path: Path) -> None:
     run = rendered(tmp_path)["run"].text
 
-    assert f"docker pull 10.77.0.1:5000/shop@{IMAGE.digest}" in run
+    assert f'docker pull "10.77.0.1:5000/shop@{IMAGE.digest}"' in run
     assert "127.0.0.1:5000" not in run
 
 
@@ -124,7 +124,7 @@ def test_without_fleet_registry_machines_use_the_registry(tmp_path: Path) -> Non
 
     run = units.render_release(APP, IMAGE, RELEASE, CONFIG, config)[1].text
 
-    assert f"docker pull 127.0.0.1:5000/shop@{IMAGE.digest}" in run
+    assert f'docker pull "127.0.0.1:5000/shop@{IMAGE.digest}"' in run
 
 
 def test_a_release_beside_serving_ones_takes_the_next_free_port(tmp_path: Path) -> None:
