@@ -32,6 +32,14 @@ DEFAULTS: dict[str, str] = {
     "stop_timeout": "10",
     "replicas": "1",
     "max_ports": "16",
+    "max_push_size": str(512 << 20),
+    "max_tree_size": str(1 << 30),
+    "max_tree_files": "100000",
+    "max_read_size": str(1 << 20),
+    "build_timeout": "900",
+    "publish_timeout": "300",
+    "lock_timeout": "1800",
+    "session_timeout": "60",
 }
 
 

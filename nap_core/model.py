@@ -19,6 +19,7 @@ import attrs
 from nap_core.checks import Check as Check
 from nap_core.checks import HealthChecks as HealthChecks
 from nap_core.names import check_app_name, check_config_key
+from nap_core.tree import Tree as Tree  # re-exported: hooks get it with the other values
 
 
 @attrs.frozen
@@ -55,40 +56,6 @@ class Push:
     new: str
     repo: Path
     key: str = ""
-
-
-@attrs.frozen
-class Tree:
-    """The pushed revision as git stores it, readable before anything is checked out.
-
-    :func:`~nap_core.hookspecs.detect` looks at it: deciding what an app is
-    needs file names and maybe a file or two, not a checkout.
-    """
-
-    repo: Path
-    revision: str
-
-    def names(self) -> list[str]:
-        """The names at the root of the tree."""
-        listing = self._git("ls-tree", "--name-only", "-z", self.revision)
-        return [name.decode() for name in listing.split(b"\0") if name]
-
-    def read(self, path: str) -> bytes | None:
-        """The content of file ``path`` in the tree, or ``None`` if there is none."""
-        try:
-            return self._git("cat-file", "blob", f"{self.revision}:{path}")
-        except LookupError:
-            return None
-
-    def _git(self, *args: str) -> bytes:
-        import subprocess
-
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.repo), *args], capture_output=True, check=False
-        )
-        if done.returncode != 0:
-            raise LookupError(done.stderr.decode(errors="replace").strip())
-        return done.stdout
 
 
 @attrs.frozen

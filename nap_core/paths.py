@@ -30,6 +30,33 @@ def home_from(environ: Mapping[str, str]) -> Path:
     return Path(value) if value else default_home()
 
 
+def setting(environ: Mapping[str, str], home: Path, key: str, default: str) -> str:
+    """A top-level setting as :class:`nap_core.config.Settings` reads it (``NAP_KEY``,
+    else ``nap.toml``, else ``default``), for ``nap shell``: tomllib loads only
+    when there is a ``nap.toml``."""
+    value = environ.get("NAP_" + key.upper())
+    if value is not None:
+        return value
+    path = home / "nap.toml"
+    if not path.is_file():
+        return default
+    import tomllib
+
+    try:
+        found = tomllib.loads(path.read_text()).get(key, default)
+    except (OSError, tomllib.TOMLDecodeError):
+        return default
+    return str(found)
+
+
+def number(environ: Mapping[str, str], home: Path, key: str, default: float) -> float:
+    """:func:`setting` as a number; ``default`` if it is not one."""
+    try:
+        return float(setting(environ, home, key, str(default)))
+    except ValueError:
+        return default
+
+
 def repo_path(home: Path, app: str) -> Path:
     """The bare repository of a (validated) app name under ``home``."""
     return home / "repos" / f"{app}.git"

@@ -13,7 +13,7 @@ from nap_core.config import Settings
 from nap_core.errors import NoBuilder, NoFetcher, NoIntake, NoPublisher
 from nap_core.lifecycle import Outcome
 from nap_core.locks import app_lock
-from nap_core.model import AppConfig, Release, Request, Source, Tree
+from nap_core.model import AppConfig, HealthChecks, Release, Request, Source, Tree
 from nap_core.output import Output
 from nap_core.plugins import PluginManager
 from nap_core.state import State
@@ -27,12 +27,21 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
     app = push.app
     waiting = f"Waiting for another deploy of {app.name} to finish"
     with (
-        app_lock(settings.home, app.name, lambda: output.step(waiting)),
+        app_lock(
+            settings.home,
+            app.name,
+            lambda who: output.step(f"{waiting} ({who})"),
+            settings.number("lock_timeout"),
+            f"deploy of {app.name}",
+        ),
         State(settings.home) as state,
     ):
         state.ensure_app(app)
         lifecycle.recover(state, app, settings, pm, output)
-        app_type = app_types.app_type_of(app, Tree(push.repo, push.new), state, pm)
+        tree = Tree(push.repo, push.new)
+        check_tree(tree, settings)  # before anything is checked out
+        app_type = app_types.app_type_of(app, tree, state, pm)
+        checks = health.read(tree, settings)
         with lifecycle.workdir(settings, app) as workdir:
             source = pm.hook.fetch(push=push, workdir=workdir)
             if source is None:
@@ -49,7 +58,9 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
             if running is not None:
                 state.update_placements(running)
             else:
-                release = _release(state, source, app_type, config, last, settings, pm, output)
+                release = _release(
+                    state, source, app_type, config, last, checks, settings, pm, output
+                )
             outcome = Outcome(running or release, current=running is not None)
     pm.hook.report(release=outcome.release, current=outcome.current, output=output)
     return outcome
@@ -61,15 +72,14 @@ def _release(
     app_type: str,
     config: AppConfig,
     previous: Release | None,
+    checks: HealthChecks,
     settings: Settings,
     pm: PluginManager,
     output: Output,
 ) -> Release:
     """Build, publish and roll out a new release of ``source``; make it current."""
     app = source.app
-    draft = lifecycle.draft(
-        app, source.revision, source.tree, config, settings, health.read(source)
-    )
+    draft = lifecycle.draft(app, source.revision, source.tree, config, settings, checks)
     release = lifecycle.begin(state, draft, config)
     with lifecycle.build_log(settings, release, output) as logged, state.failing(release):
         logged.step(
@@ -95,3 +105,12 @@ def _release(
         )
     lifecycle.conclude(state, release, None, settings, pm, output)
     return release
+
+
+def check_tree(tree: Tree, settings: Settings) -> None:
+    """Refuse a pushed tree over nap's limits, read from git before any checkout:
+    ``max_tree_files`` entries, ``max_tree_size`` bytes, and the files nap or the
+    build reads (``Dockerfile``, ``.dockerignore``, ``CHECKS``) regular files of
+    at most ``max_read_size`` bytes, never symlinks."""
+    tree.check_bounds(int(settings.number("max_tree_files")), int(settings.number("max_tree_size")))
+    tree.check_read_files(int(settings.number("max_read_size")))

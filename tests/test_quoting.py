@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from readback import docker_env_file, systemd_environment, systemd_words
 
 from nap_core import quoting, values
-from nap_core.envfile import write_env_file
 from nap_core.errors import NapError
 from nap_core.model import App, AppConfig, Image
+from nap_docker.envfile import write_env_file
 from nap_docker.images import image_of
 
 SPECIAL = list("%\\\"'$;`# \t\x00=") + list(quoting.LINE_BREAKS)

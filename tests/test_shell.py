@@ -77,7 +77,7 @@ def test_the_key_name_is_required_and_validated() -> None:
             shell.key_of(argv)
 
 
-class Forbidden(Exception):
+class Forbidden(BaseException):
     """Raised by the stand-ins for exec: the test stops where git would take over."""
 
 
@@ -93,6 +93,10 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[Any]]]:
     real_popen_init = subprocess.Popen.__init__
 
     def popen_init(self: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
+        if isinstance(args, list) and args[:1] == ["git-receive-pack"]:
+            # nap shell hands a push over to git as its parent (nap_gitshell.session).
+            calls["exec"].append((args[0], list(args), dict(kwargs["env"])))
+            raise Forbidden
         calls["spawn"].append((args, kwargs.get("shell", False)))
         real_popen_init(self, args, *rest, **kwargs)
 
@@ -207,7 +211,8 @@ def test_upload_of_a_pushed_app_hands_over_to_git(
         shell.main(["--key", "k"], environ=env)
 
     [(_, argv, _)] = recorder["exec"]
-    assert argv == ["git-upload-pack", str(tmp_path / "repos" / "myapp.git")]
+    # --timeout: a clone that sends nothing is cut after session_timeout seconds.
+    assert argv == ["git-upload-pack", "--timeout=60", str(tmp_path / "repos" / "myapp.git")]
 
 
 def test_upload_of_an_unknown_app_is_refused(

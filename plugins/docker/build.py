@@ -8,11 +8,15 @@ line and read the image back the same way (:func:`image_of`).
 
 from __future__ import annotations
 
+import re
 import tempfile
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from nap_core.config import Settings
+from nap_core.deadline import TimedOut, until
 from nap_core.errors import BuildFailed
 from nap_core.model import App, Image, Release, Source
 from nap_core.output import Output
@@ -25,6 +29,10 @@ PROXY_VARIABLES = (
     "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY",
     "http_proxy", "https_proxy", "ftp_proxy", "no_proxy",
 )  # fmt: skip
+
+
+#: The classic builder names each RUN step's container in its output.
+RUNNING_IN = re.compile(r"---> Running in ([0-9a-f]{12,64})")
 
 
 def image_tag(settings: Settings, app: App, release: Release) -> str:
@@ -45,6 +53,8 @@ def build_image(
     default_port: int,
     dockerfile: str | None = None,
     environ: Mapping[str, str] | None = None,
+    timeout: float = 900.0,
+    max_ports: int = 16,
 ) -> Image:
     """Build ``context`` with the classic builder and return the image.
 
@@ -57,17 +67,21 @@ def build_image(
         context, so it is neither part of the tree nor copied into the image.
     :param environ: where proxy variables are read (:func:`proxy_build_args`),
         default ``os.environ``.
+    :param timeout: seconds the whole build may take (``build_timeout``); at the
+        deadline the running step's container is killed and the build fails.
+    :param max_ports: how many ports the image may expose (``max_ports``).
     :raise BuildFailed: with the engine's error when the build fails.
     """
     import os
 
     args = proxy_build_args(os.environ if environ is None else environ)
+    limits = Limits(timeout, max_ports)
     if dockerfile is None:
-        return _build(app, context, tag, output, default_port, None, args)
+        return _build(app, context, tag, output, default_port, None, args, limits)
     with tempfile.TemporaryDirectory(prefix=f"nap-dockerfile-{app.name}-") as tmp:
         path = Path(tmp) / "Dockerfile"
         path.write_text(dockerfile)
-        return _build(app, context, tag, output, default_port, str(path), args)
+        return _build(app, context, tag, output, default_port, str(path), args, limits)
 
 
 def build_generated(
@@ -88,8 +102,23 @@ def build_generated(
         output.line(note)
     tag = image_tag(settings, app, release)
     return build_image(
-        app, source.path, tag, output, settings.default_port, dockerfile, settings.environ
+        app,
+        source.path,
+        tag,
+        output,
+        settings.default_port,
+        dockerfile,
+        settings.environ,
+        timeout=settings.number("build_timeout"),
+        max_ports=int(settings.number("max_ports")),
     )
+
+
+class Limits(NamedTuple):
+    """How long a build may take and how many ports its image may expose."""
+
+    timeout: float
+    max_ports: int
 
 
 def _build(
@@ -100,13 +129,20 @@ def _build(
     default_port: int,
     dockerfile: str | None,
     buildargs: dict[str, str],
+    limits: Limits,
 ) -> Image:
+    import requests.exceptions
+
     import docker.errors
 
-    client = docker_client()
+    # The engine connection's own read timeout must not cut a quiet step first.
+    client = docker_client(timeout=int(limits.timeout) + 60)
     image_id = ""
-    try:
-        for chunk in client.api.build(
+    step = ""  # the container of the RUN step in progress
+
+    def stream() -> Iterator[dict[str, Any]]:
+        # Called in the reading thread: sending the context may block too.
+        yield from client.api.build(
             path=str(context),
             dockerfile=dockerfile,
             tag=tag,
@@ -115,17 +151,43 @@ def _build(
             decode=True,
             pull=False,
             buildargs=buildargs or None,
-        ):
+        )
+
+    deadline = time.monotonic() + limits.timeout
+    try:
+        for chunk in until(stream(), deadline, f"the build of {app.name}"):
             if "stream" in chunk:
                 # The classic builder colours a step's stderr; pushes carry no escapes.
                 output.line(chunk["stream"].replace("\x1b[91m", "").replace("\x1b[0m", ""))
+                running = RUNNING_IN.search(chunk["stream"])
+                step = running[1] if running else step
             elif "error" in chunk:
                 raise BuildFailed(f"the build of {app.name} failed: {chunk['error'].strip()}")
             elif "aux" in chunk and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
         attrs = client.api.inspect_image(image_id or tag)
+    except TimedOut:
+        stop_step(client, step, output)
+        raise BuildFailed(
+            f"the build of {app.name} did not finish within {limits.timeout:g} s (build_timeout)"
+        ) from None
     except docker.errors.APIError as exc:
         raise BuildFailed(f"the build of {app.name} failed: {exc.explanation or exc}") from exc
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise BuildFailed(f"the build of {app.name} failed: {exc}") from exc
-    return image_of(app, attrs, tag, default_port)
+    return image_of(app, attrs, tag, default_port, limits.max_ports)
+
+
+def stop_step(client: Any, container: str, output: Output) -> None:
+    """Kill and remove the container of a build step that ran past the deadline."""
+    import docker.errors
+
+    if not container:
+        return
+    try:
+        client.api.remove_container(container, force=True)
+        output.line(f"stopped the build step's container {container}")
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        output.line(f"could not stop the build container {container}: {exc.explanation or exc}")

@@ -32,4 +32,14 @@ def build(
     if app_type != APP_TYPE:
         return None
     tag = image_tag(settings, app, release)
-    return build_image(app, source.path, tag, output, settings.default_port, None, settings.environ)
+    return build_image(
+        app,
+        source.path,
+        tag,
+        output,
+        settings.default_port,
+        None,
+        settings.environ,
+        timeout=settings.number("build_timeout"),
+        max_ports=int(settings.number("max_ports")),
+    )

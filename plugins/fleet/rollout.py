@@ -187,8 +187,12 @@ class Rollout:
                     + "; ".join(late)
                 )
             self.sleep(POLL)
+        # The checks share the deadline; health.verify counts in time.monotonic().
+        left = max(0.0, deadline - self.clock())
         for where in now:
-            health.verify(self.checks, where.ip, self.ports[0], self.number)
+            health.verify(
+                self.checks, where.ip, self.ports[0], self.number, time.monotonic() + left
+            )
         # Answering once is not enough: an app that crashes right after binding must not win.
         self.sleep(SETTLE)
         for where in locate(self.client, self.names):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nap_core.config import Settings
 from nap_core.errors import NapError
+from nap_core.gitenv import isolated
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, Push, Release, Request, Source
 from nap_core.names import check_app_name
@@ -70,27 +72,28 @@ def fetch(push: Push, workdir: Path) -> Source | None:
     """Materialise exactly ``push.new`` from the bare repository (never a client's tree).
 
     git itself checks the files out, through a throwaway index, so its own path
-    checks (no ``..``, no ``.git``) protect the work directory.
+    checks (no ``..``, no ``.git``) protect the work directory. It runs with no
+    system or global config (:mod:`nap_core.gitenv`): a pushed ``.gitattributes``
+    cannot start a filter.
     """
-    import git
-
     target = workdir / "src"
     target.mkdir()
-    base = ["git", "--git-dir", str(push.repo), "--work-tree", str(target)]
-    runner = git.Git()
     check_not_moved(push)
-    try:
-        tree = runner.execute(
-            ["git", "--git-dir", str(push.repo), "rev-parse", f"{push.new}^{{tree}}"]
-        )
-        with runner.custom_environment(GIT_INDEX_FILE=str(workdir / "index")):
-            runner.execute([*base, "read-tree", push.new])
-            runner.execute([*base, "checkout-index", "--all"])
-    except git.GitCommandError as exc:
-        raise NapError(
-            f"cannot check out {push.new[:12]} of {push.app.name}: {exc.stderr.strip()}"
-        ) from exc
-    return Source(app=push.app, revision=push.new, tree=str(tree).strip(), path=target)
+    git_dir = ["git", "--git-dir", str(push.repo)]
+    work = [*git_dir, "--work-tree", str(target)]
+    env = {**isolated(), "GIT_INDEX_FILE": str(workdir / "index")}
+    tree = _git([*git_dir, "rev-parse", "--verify", f"{push.new}^{{tree}}"], env, push)
+    _git([*work, "read-tree", push.new], env, push)
+    _git([*work, "checkout-index", "--all"], env, push)
+    return Source(app=push.app, revision=push.new, tree=tree.strip(), path=target)
+
+
+def _git(argv: list[str], env: dict[str, str], push: Push) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        reason = done.stderr.strip().split("\n")[-1][:200]
+        raise NapError(f"cannot check out {push.new[:12]} of {push.app.name}: {reason}")
+    return done.stdout
 
 
 def check_not_moved(push: Push) -> None:
@@ -102,13 +105,9 @@ def check_not_moved(push: Push) -> None:
     push lock keeps SSH pushes apart; this covers anything else that writes
     into the repository.
     """
-    import git
-
     argv = ["git", "--git-dir", str(push.repo), "rev-parse", "--verify", "--quiet", push.ref]
-    try:
-        now = str(git.Git().execute(argv)).strip()
-    except git.GitCommandError:  # the branch does not exist (any more)
-        now = ZERO
+    done = subprocess.run(argv, capture_output=True, text=True, env=isolated(), check=False)
+    now = done.stdout.strip() if done.returncode == 0 else ZERO
     if now != push.old:
         branch = push.ref.removeprefix("refs/heads/")
         raise NapError(

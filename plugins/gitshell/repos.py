@@ -13,13 +13,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from nap_core.locks import take_push_lock
+from nap_core.gitenv import isolated
+from nap_core.locks import DEFAULT_TIMEOUT, take_push_lock
+
+#: ``max_push_size``'s default: 512 MiB.
+DEFAULT_MAX_PUSH = 512 << 20
 
 #: The hook every repository gets. It names nap's own interpreter and nothing
 #: else: no app name, no user value, the same bytes for every repository.
 HOOK_TEMPLATE = """#!/bin/sh
 # Installed by nap: a push deploys, and is rejected if the deploy fails.
-exec {python} -m nap_gitshell.hook "$@"
+exec {python} -I -m nap_gitshell.hook "$@"
 """
 
 
@@ -28,10 +32,12 @@ def hook_text() -> str:
     return HOOK_TEMPLATE.format(python=shlex.quote(sys.executable))
 
 
-def ensure_repo(path: Path) -> Path:
+def ensure_repo(path: Path, max_input_size: int = DEFAULT_MAX_PUSH) -> Path:
     """Create the bare repository at ``path`` if missing, and (re)install its hook.
 
     ``path`` must have been built by nap from a validated app name.
+    ``max_input_size`` (``max_push_size``) becomes ``receive.maxInputSize``: git
+    refuses a larger pack while it receives it, before it is stored.
     """
     if not (path / "HEAD").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,9 +45,26 @@ def ensure_repo(path: Path) -> Path:
             ["git", "init", "--quiet", "--bare", "--initial-branch=master", str(path)],
             check=True,
             stdout=subprocess.DEVNULL,
+            env=isolated(),
         )
+    set_config(path, "receive.maxInputSize", str(max_input_size))
     install_hook(path)
     return path
+
+
+def set_config(path: Path, key: str, value: str) -> None:
+    """Set ``key`` in the repository's config, unless it already holds ``value``."""
+    done = subprocess.run(
+        ["git", "--git-dir", str(path), "config", "--get", key],
+        capture_output=True,
+        text=True,
+        env=isolated(),
+        check=False,
+    )
+    if done.stdout.strip() != value:
+        subprocess.run(
+            ["git", "--git-dir", str(path), "config", key, value], check=True, env=isolated()
+        )
 
 
 def install_hook(path: Path) -> None:
@@ -60,7 +83,13 @@ def install_hook(path: Path) -> None:
     tmp.replace(hook)
 
 
-def lock_pushes(home: Path, app: str, waiting: Callable[[], None] | None = None) -> int:
+def lock_pushes(
+    home: Path,
+    app: str,
+    waiting: Callable[[str], None] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    doing: str = "",
+) -> int:
     """Take the app's push lock, waiting for it if taken; return the locked descriptor.
 
     A push holds it from before git advertises the refs until the refs are
@@ -73,4 +102,4 @@ def lock_pushes(home: Path, app: str, waiting: Callable[[], None] | None = None)
     This is not the deploy lock of :mod:`nap_core.locks`: the pre-receive hook
     takes that one while this is held.
     """
-    return take_push_lock(home, app, waiting)
+    return take_push_lock(home, app, waiting, timeout, doing)

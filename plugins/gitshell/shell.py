@@ -26,6 +26,8 @@ from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from nap_core.quoting import bad_character, shown
+
 #: The ``nap`` commands a remote user may run, as full command paths (a group's
 #: subcommands are listed one by one). Only these: never ``deploy`` (it reads a
 #: path on the server), ``keys``, ``server``, ``shell`` or ``plugins install`` /
@@ -54,6 +56,8 @@ GIT_COMMANDS = {"git-receive-pack": "receive", "git-upload-pack": "upload"}
 
 #: Client paths are at most this long before any other check (an app name is 63).
 MAX_PATH = 80
+#: The longest SSH command nap reads (a config value is at most 32 KiB).
+MAX_COMMAND = 40 * 1024
 
 HELP = """\
 nap: git push to deploy. Over SSH you can:
@@ -101,8 +105,10 @@ def decide(command: str | None) -> Action:
         raise Refused(
             "nap gives no shell: push with `git push nap master`, or run `ssh nap@HOST help`"
         )
-    if any(ord(char) < 32 or ord(char) == 127 for char in command):
-        raise Refused("the command contains control characters (newline, NUL, ...)")
+    if len(command) > MAX_COMMAND:
+        raise Refused(f"the command is longer than {MAX_COMMAND} characters")
+    if bad_character(command, allow_tab=False) is not None:
+        raise Refused("the command contains control characters (newline, NUL, U+2028, ...)")
     try:
         words = shlex.split(command)
     except ValueError as exc:
@@ -145,11 +151,6 @@ def app_of_path(path: str) -> str:
         raise Refused(str(exc)) from None
 
 
-def shown(text: str) -> str:
-    """A user value as it may appear in a one-line message: quoted, escaped, short."""
-    return repr(text if len(text) <= 40 else text[:40] + "...")
-
-
 def key_of(argv: Sequence[str]) -> str:
     """The key name of ``nap shell --key NAME`` (the authorized_keys line gives it)."""
     from nap_core.names import InvalidName, check_key_name
@@ -172,9 +173,19 @@ def key_of(argv: Sequence[str]) -> str:
 def main(argv: Sequence[str], environ: MutableMapping[str, str] | None = None) -> int:
     """Run ``nap shell`` with the arguments after ``shell``; return the exit status.
 
-    For git commands it does not return: the process becomes git.
+    An unexpected exception is logged on the server (:mod:`nap_core.errorlog`)
+    and the client sees one line with its reference, never the traceback.
     """
     env = os.environ if environ is None else environ
+    try:
+        return _main(argv, env)
+    except Exception as exc:
+        from nap_core.errorlog import log_unexpected
+
+        return refuse(log_unexpected(exc, env))
+
+
+def _main(argv: Sequence[str], env: MutableMapping[str, str]) -> int:
     try:
         if os.geteuid() == 0:
             # Run by hand as root: act as the owner of NAP_HOME, as every nap command does,
@@ -207,44 +218,55 @@ def main(argv: Sequence[str], environ: MutableMapping[str, str] | None = None) -
 
 def refuse(message: str) -> int:
     """Print the one ``error:`` line of a refusal; return the exit status."""
-    sys.stderr.write(f"error: {message}\n")
+    from nap_core.errorlog import one_line
+
+    sys.stderr.write(f"error: {one_line(message)}\n")
     sys.stderr.flush()
     return 1
 
 
 def hand_over(action: Action, key: str, env: MutableMapping[str, str]) -> int:
     """Become ``git-receive-pack`` or ``git-upload-pack`` on the app's bare repository."""
-    from nap_core.paths import home_from, repo_path
-    from nap_gitshell.repos import ensure_repo, lock_pushes
+    from nap_core.locks import DEFAULT_TIMEOUT
+    from nap_core.paths import home_from, number, repo_path
+    from nap_gitshell.repos import DEFAULT_MAX_PUSH, ensure_repo, lock_pushes
 
     home = home_from(env)
     repo = repo_path(home, action.app)
+    # The nap user's own git configuration plays no part (nap_core.gitenv).
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    idle = number(env, home, "session_timeout", 60.0)
     if action.kind == "upload":
         if not (repo / "HEAD").is_file():
             return refuse(f"no app named {action.app}: push it first")
-        return execute("git-upload-pack", repo, env)
+        return execute("git-upload-pack", repo, env, f"--timeout={max(1, int(idle))}")
 
-    def waiting() -> None:
-        sys.stderr.write(f"-----> Another push to {action.app} is deploying; waiting for it\n")
+    def waiting(who: str) -> None:
+        sys.stderr.write(
+            f"-----> Another push to {action.app} is deploying; waiting for it ({who})\n"
+        )
         sys.stderr.flush()
 
-    # Held across the exec: git-receive-pack (and its hook) keep the lock until
-    # the ref is updated, and the kernel drops it when they exit. Taken before
-    # the repository is created, so two first pushes never both run git init.
-    lock = lock_pushes(home, action.app, waiting)
+    # Held by nap shell and git-receive-pack (and its hook) until the ref is
+    # updated; the kernel drops it when they exit. Taken before the repository
+    # is created, so two first pushes never both run git init.
+    timeout = number(env, home, "lock_timeout", DEFAULT_TIMEOUT)
+    lock = lock_pushes(home, action.app, waiting, timeout, f"push to {action.app} by key {key}")
     os.set_inheritable(lock, True)
-    ensure_repo(repo)
+    ensure_repo(repo, int(number(env, home, "max_push_size", DEFAULT_MAX_PUSH)))
     env["NAP_HOME"] = str(home)
     env["NAP_KEY"] = key
-    return execute("git-receive-pack", repo, env)
+    from nap_gitshell.session import receive
+
+    return receive(repo, env, idle)
 
 
-def execute(program: str, repo: Path, env: MutableMapping[str, str]) -> int:
-    """Replace this process with ``program REPO`` (an argument list, never a shell)."""
+def execute(program: str, repo: Path, env: MutableMapping[str, str], *flags: str) -> int:
+    """Replace this process with ``program [FLAGS] REPO`` (an argument list, never a shell)."""
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execvpe(program, [program, str(repo)], dict(env))  # noqa: S606 (no shell, by design)
+        os.execvpe(program, [program, *flags, str(repo)], dict(env))  # noqa: S606 (no shell)
     except OSError as exc:
         return refuse(f"cannot run {program} ({exc.strerror}): install git on the server")
     return 1  # not reached: exec does not return

@@ -92,7 +92,7 @@ def deploy_worktree(
             "deploy from a directory it can read, or push over SSH"
         )
     head = head_of(path)
-    bare = ensure_repo(settings.repo_path(app))
+    bare = ensure_repo(settings.repo_path(app), int(settings.number("max_push_size")))
     branch = settings.branches[0]
     if branch_head(bare, branch) == head:
         return _redeploy(bare, head, settings, environ, output)
@@ -100,7 +100,12 @@ def deploy_worktree(
         result = Path(private) / "release.json"
         env = {**environ, "NAP_HOME": str(settings.home), "NAP_DEPLOY_RESULT": str(result)}
         # The same lock as a push over SSH: one push into the repository at a time.
-        lock = lock_pushes(settings.home, app, lambda: output.step(f"Waiting for a push to {app}"))
+        lock = lock_pushes(
+            settings.home,
+            app,
+            lambda who: output.step(f"Waiting for a push to {app} ({who})"),
+            settings.number("lock_timeout"),
+        )
         try:
             _push(path, bare, f"+{head}:refs/heads/{branch}", env, output)
         finally:

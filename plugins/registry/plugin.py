@@ -7,9 +7,14 @@ so every host that runs a release runs the same bytes.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from typing import Any
+
 import attrs
 
 from nap_core.config import Settings
+from nap_core.deadline import TimedOut, until
 from nap_core.errors import PublishFailed
 from nap_core.hookimpl import hookimpl
 from nap_core.model import Image
@@ -23,19 +28,32 @@ from nap_registry.api import delete_manifest
 def publish(image: Image, settings: Settings, output: Output) -> Image | None:
     """Push ``image.tag`` to the registry and read the digest it answers with."""
     import docker.errors
+    import requests.exceptions
 
     repository, _, tag = image.tag.rpartition(":")
-    client = docker_client()
+    timeout = settings.number("publish_timeout")
+    client = docker_client(timeout=int(timeout) + 60)
     digest = ""
+
+    def chunks() -> Iterator[dict[str, Any]]:
+        yield from client.api.push(repository, tag=tag, stream=True, decode=True)
+
     try:
-        for chunk in client.api.push(repository, tag=tag, stream=True, decode=True):
+        for chunk in until(chunks(), time.monotonic() + timeout, f"the push of {image.tag}"):
             if "error" in chunk:
                 raise PublishFailed(_explain(settings.registry, chunk["error"]))
             aux = chunk.get("aux") or {}
             if "Digest" in aux:
                 digest = aux["Digest"]
+    except TimedOut:
+        raise PublishFailed(
+            f"the push to the registry {settings.registry} did not finish within "
+            f"{timeout:g} s (publish_timeout); is the registry up?"
+        ) from None
     except docker.errors.APIError as exc:
         raise PublishFailed(_explain(settings.registry, str(exc.explanation or exc))) from exc
+    except requests.exceptions.RequestException as exc:
+        raise PublishFailed(_explain(settings.registry, str(exc))) from exc
     if not digest:
         raise PublishFailed(
             f"the registry {settings.registry} did not return a digest for {image.tag}"

@@ -70,7 +70,7 @@ def wait_until_serving(
         if len(up) >= replicas and state in ("", "completed"):
             for task in up:
                 for _, port in task.ports:
-                    health.verify(checks, task.address, port, release)
+                    health.verify(checks, task.address, port, release, deadline)
             return up
         if time.monotonic() > deadline:
             why = _why_waiting(found, release)
