@@ -26,9 +26,14 @@ def main() -> None:
     if args[:1] not in AS_ROOT and args[:2] not in AS_ROOT_SUBCOMMANDS:
         # Root works on NAP_HOME as the user that owns it (the `nap` user after
         # `nap server setup`), so that pushes can still write what root touched.
+        from nap_core.errors import NapError
         from nap_gitshell.server import act_as_home_owner
 
-        act_as_home_owner()
+        try:
+            act_as_home_owner()
+        except NapError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            sys.exit(1)
     from nap_core.cli import main as cli
 
     cli()

@@ -1,16 +1,17 @@
 """Running a deploy for a front end (the pre-receive hook, ``nap deploy``).
 
 Turns every failure into one ``error: ...`` line and an exit status, so the
-pusher sees what went wrong and what to do, never a traceback.
+pusher sees what went wrong and what to do, never a traceback (an unexpected
+one is logged on the server, :mod:`nap_core.errorlog`).
 """
 
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Mapping
 
 from nap_core.config import Settings
+from nap_core.errorlog import log_unexpected, one_line
 from nap_core.errors import NapError
 from nap_core.model import Request
 from nap_core.output import Output
@@ -26,15 +27,12 @@ def run_deploy(request: Request, environ: Mapping[str, str], output: Output | No
         settings = Settings.load(environ)
         deploy(request, settings, plugin_manager(environ, settings=settings), output)
     except NapError as exc:
-        output.stream.write(f"error: {exc}\n")
+        output.stream.write(f"error: {one_line(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         output.stream.write("error: deploy interrupted; the previous release still serves\n")
         return 1
-    except Exception as exc:  # a bug: say so, with the details, and reject the push
-        traceback.print_exc(file=output.stream)
-        output.stream.write(
-            f"error: internal error ({type(exc).__name__}: {exc}); please report it\n"
-        )
+    except Exception as exc:  # a bug: the details in the server's log, and reject the push
+        output.stream.write(f"error: {log_unexpected(exc, environ)}\n")
         return 1
     return 0

@@ -7,6 +7,7 @@ progress on stderr, and failures as one ``error: ...`` line with a non-zero exit
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 
 from nap_core.cli import apptypes, day2
 from nap_core.cli.session import Session, json_option, pass_session, print_json
+from nap_core.errorlog import log_unexpected, one_line
 from nap_core.errors import AlreadyReported, NapError
 from nap_core.plugins import PluginManager
 
@@ -26,13 +28,37 @@ class NapGroup(click.Group):
             return super().invoke(ctx)
         except NapError as exc:
             if not isinstance(exc, AlreadyReported):
-                click.echo(f"error: {exc}", err=True)
+                click.echo(f"error: {one_line(str(exc))}", err=True)
             ctx.exit(1)
         except click.UsageError as exc:
             # One line, like every other error; `--help` has the usage.
             hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
             ctx.exit(2)
+        except (click.exceptions.Exit, click.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # a bug: the details in the server's log, a reference here
+            click.echo(f"error: {log_unexpected(exc)}", err=True)
+            ctx.exit(1)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Also an error raised while the top-level arguments are parsed is one line."""
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(2)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            click.echo(f"error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        # Without standalone mode click returns the exit status of ctx.exit().
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def command_line(environ: Mapping[str, str] | None = None) -> tuple[click.Group, Session]:

@@ -16,6 +16,9 @@ from nap_core.cli.session import Session, json_option, pass_session, print_json
 from nap_core.errors import NapError
 from nap_core.model import Action
 
+#: The largest release or line number a command takes (SQLite's integers end at 2**63).
+MAX_NUMBER = 2**31 - 1
+
 
 def _parse_assignments(pairs: tuple[str, ...]) -> dict[str, str]:
     values = {}
@@ -70,7 +73,7 @@ def config_show(session: Session, app: str, reveal: bool, as_json: bool) -> None
 
 @click.command()
 @click.argument("app")
-@click.argument("number", type=click.IntRange(min=1), required=False)
+@click.argument("number", type=click.IntRange(1, MAX_NUMBER), required=False)
 @pass_session
 def rollback(session: Session, app: str, number: int | None) -> None:
     """Run release NUMBER again (default: the one before the current), without a build."""
@@ -104,7 +107,14 @@ def ps(session: Session, args: tuple[str, ...], as_json: bool) -> None:
 @click.command()
 @click.argument("app")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
-@click.option("-n", "--lines", default=100, show_default=True, help="Last lines to show (0: all).")
+@click.option(
+    "-n",
+    "--lines",
+    default=100,
+    show_default=True,
+    type=click.IntRange(0, MAX_NUMBER),
+    help="Last lines to show (0: all).",
+)
 @pass_session
 def logs(session: Session, app: str, follow: bool, lines: int) -> None:
     """APP's output, from whatever runs it."""

@@ -14,6 +14,7 @@ import grp
 import os
 import pwd
 import subprocess
+import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
@@ -47,9 +48,17 @@ def act_as_home_owner(environ: MutableMapping[str, str] | None = None) -> None:
             f"{home} belongs to uid {owner}, which has no account: "
             "run `nap server setup` to give it to the nap user"
         ) from None
+    needed = interpreter_paths()
     os.initgroups(user.pw_name, user.pw_gid)
     os.setgid(user.pw_gid)
     os.setuid(user.pw_uid)
+    unreadable = [path for path in needed if not os.access(path, os.R_OK | os.X_OK)]
+    if unreadable:
+        raise NapError(
+            f"{user.pw_name}, the owner of {home}, cannot read nap's Python "
+            f"({unreadable[0]}): install nap where {user.pw_name} can read it "
+            "(scripts/install.sh puts it in /opt/nap/venv), or run nap as that user"
+        )
     env.update(HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name, NAP_HOME=str(home))
     # git refuses repositories owned by another user ("dubious ownership"); a
     # local `nap deploy` reads root's work tree, which this user may read.
@@ -61,6 +70,19 @@ def act_as_home_owner(environ: MutableMapping[str, str] | None = None) -> None:
             f"GIT_CONFIG_VALUE_{count}": "*",
         }
     )
+
+
+def interpreter_paths() -> list[str]:
+    """What nap's Python needs to read to run on: the interpreter (pushes run it
+    in the pre-receive hook), the standard library, nap and its libraries."""
+    import importlib.util
+
+    paths = [sys.executable, os.path.dirname(os.__file__), os.path.dirname(__file__)]
+    for name in ("nap_core", "click", "pluggy", "attrs"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            paths.append(os.path.dirname(spec.origin))
+    return list(dict.fromkeys(paths))
 
 
 def setup(home: Path, user: str = NAP_USER) -> list[str]:
