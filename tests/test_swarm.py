@@ -362,7 +362,7 @@ def test_day_two_operations_list_stop_start_restart_log_and_destroy(
         for i in swarm_lab.NODES
         for v in lab.client(i).volumes.list(filters={"label": f"nap.app={swarm_app}"})
     ]
-    assert volumes and all(name.startswith(f"nap-{swarm_app}-data-") for name in volumes)
+    assert volumes and all(name.startswith(f"nap-{swarm_app}_data-") for name in volumes)
 
     nap("apps", "destroy", swarm_app, "--force", "--volumes")
 

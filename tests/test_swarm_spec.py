@@ -77,7 +77,7 @@ def test_host_mode_uses_dnsrr_stop_first_and_the_nodes_registry(tmp_path: Path) 
     assert container["Image"] == "10.77.0.1:5000/shop@sha256:" + "d" * 64
     assert container["Env"] == ["PORT=8080", "TOKEN=secret"]
     assert container["Init"] is True
-    assert container["Mounts"][0]["Source"].startswith("nap-shop-data-")
+    assert container["Mounts"][0]["Source"].startswith("nap-shop_data-")
     assert spec["Mode"] == {"Replicated": {"Replicas": 3}}
     assert spec["EndpointSpec"]["Mode"] == "dnsrr"
     assert spec["EndpointSpec"]["Ports"][0]["PublishMode"] == "host"

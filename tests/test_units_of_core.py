@@ -111,7 +111,14 @@ def test_output_has_no_escapes_unless_a_terminal() -> None:
 def test_volume_names_are_stable_and_distinct() -> None:
     assert volume_name("app", "/data") == volume_name("app", "/data")
     assert volume_name("app", "/data") != volume_name("app", "/data/")
-    assert volume_name("app", "/var/lib/db").startswith("nap-app-var-lib-db-")
+    assert volume_name("app", "/var/lib/db").startswith("nap-app_var-lib-db-")
+
+
+def test_volume_names_of_two_apps_never_collide() -> None:
+    # Before, "nap-a-b-x-<hash of the path>" could be app a's /b-x or app a-b's /x.
+    assert volume_name("a", "/b-x") != volume_name("a-b", "/x")
+    assert volume_name("a", "/b-x").partition("_")[0] == "nap-a"
+    assert volume_name("a-b", "/x").partition("_")[0] == "nap-a-b"
 
 
 def test_opening_an_old_database_from_many_processes_adds_each_column_once(

@@ -13,7 +13,7 @@ from nap_core.errors import DeployFailed
 from nap_core.model import App, Image, Placement, Release
 from nap_core.output import Output
 from nap_docker.probe import answers
-from nap_docker.volumes import volume_name
+from nap_docker.volumes import legacy_volume_name, volume_name
 
 LABEL_APP = "nap.app"
 LABEL_RELEASE = "nap.release"
@@ -98,7 +98,20 @@ def ensure_volume(client: Any, app: App, path: str) -> str:
     try:
         client.volumes.get(name)
     except docker.errors.NotFound:
-        client.volumes.create(name, labels={LABEL_APP: app.name, "nap.path": path})
+        pass
+    else:
+        return name
+    # A volume named as before names were unique per app keeps serving, if it
+    # is this app's own by its labels.
+    try:
+        legacy = client.volumes.get(legacy_volume_name(app.name, path))
+    except docker.errors.NotFound:
+        pass
+    else:
+        labels = legacy.attrs.get("Labels") or {}
+        if labels.get(LABEL_APP) == app.name and labels.get("nap.path") == path:
+            return str(legacy.name)
+    client.volumes.create(name, labels={LABEL_APP: app.name, "nap.path": path})
     return name
 
 
@@ -124,7 +137,7 @@ def wait_until_answering(
             )
         time.sleep(0.05)
     for container in containers:
-        health.verify(release.checks, _address(container), image.ports[0], release.number)
+        health.verify(release.checks, _address(container), image.ports[0], release.number, deadline)
     # Answering once is not enough: an app that crashes right after binding must not win.
     for container in containers:
         container.reload()

@@ -13,6 +13,7 @@ from test_quoting import CARRIED
 
 from nap_core.errors import NapError
 from nap_core.model import AppConfig
+from nap_docker.volumes import volume_name
 from nap_fleet import units
 
 
@@ -27,7 +28,8 @@ def test_the_fleet_run_unit_carries_config_values_exactly(tmp_path: Path) -> Non
             line = option.value.replace("${COREOS_PUBLIC_IPV4}", "10.0.0.1")  # meant
             words = systemd_words(line, exec_line=True)
             assert (
-                words[words.index("--volume") + 1] == "nap-shop-var-lib-shop-a45de824:/var/lib/shop"
+                words[words.index("--volume") + 1]
+                == f"{volume_name('shop', '/var/lib/shop')}:/var/lib/shop"
             )
     assert env == {"PORT": "8080", **CARRIED}
 
