@@ -1,4 +1,5 @@
-"""Running ``git-receive-pack`` for a push, cut if the client says nothing.
+"""Handing an SSH session over to git: ``git-upload-pack`` by exec, and
+``git-receive-pack`` for a push, cut if the client says nothing.
 
 git speaks first (it advertises the refs) and then waits for the client's
 commands, holding the app's push lock while it waits. A client that connects
@@ -14,11 +15,54 @@ import os
 import select
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 #: How often the relay looks whether git has exited.
 TICK = 1.0
+
+
+def hand_over(kind: str, app: str, key: str, env: MutableMapping[str, str]) -> int:
+    """Become ``git-receive-pack`` or ``git-upload-pack`` on the app's bare repository."""
+    from nap_core.locks import DEFAULT_TIMEOUT
+    from nap_core.paths import home_from, number, repo_path
+    from nap_gitshell.repos import DEFAULT_MAX_PUSH, ensure_repo, lock_pushes
+
+    home = home_from(env)
+    repo = repo_path(home, app)
+    # The nap user's own git configuration plays no part (nap_core.gitenv).
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    idle = number(env, home, "session_timeout", 60.0)
+    if kind == "upload":
+        if not (repo / "HEAD").is_file():
+            return _refuse(f"no app named {app}: push it first")
+        return execute("git-upload-pack", repo, env, f"--timeout={max(1, int(idle))}")
+
+    def waiting(who: str) -> None:
+        sys.stderr.write(f"-----> Another push to {app} is deploying; waiting for it ({who})\n")
+        sys.stderr.flush()
+
+    # Held by nap shell and git-receive-pack (and its hook) until the ref is
+    # updated; the kernel drops it when they exit. Taken before the repository
+    # is created, so two first pushes never both run git init.
+    timeout = number(env, home, "lock_timeout", DEFAULT_TIMEOUT)
+    lock = lock_pushes(home, app, waiting, timeout, f"push to {app} by key {key}")
+    os.set_inheritable(lock, True)
+    ensure_repo(repo, int(number(env, home, "max_push_size", DEFAULT_MAX_PUSH)))
+    env["NAP_HOME"] = str(home)
+    env["NAP_KEY"] = key
+    return receive(repo, env, idle)
+
+
+def execute(program: str, repo: Path, env: MutableMapping[str, str], *flags: str) -> int:
+    """Replace this process with ``program [FLAGS] REPO`` (an argument list, never a shell)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(program, [program, *flags, str(repo)], dict(env))  # noqa: S606 (no shell)
+    except OSError as exc:
+        return _refuse(f"cannot run {program} ({exc.strerror}): install git on the server")
+    return 1  # not reached: exec does not return
 
 
 def receive(repo: Path, env: Mapping[str, str], timeout: float) -> int:
@@ -81,3 +125,9 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _refuse(message: str) -> int:
+    from nap_gitshell.shell import refuse
+
+    return refuse(message)

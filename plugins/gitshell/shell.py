@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import MutableMapping, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from nap_core.quoting import bad_character, shown
@@ -207,7 +206,9 @@ def _main(argv: Sequence[str], env: MutableMapping[str, str]) -> int:
     if action.kind == "command":
         return run_command(action.argv)
     try:
-        return hand_over(action, key, env)
+        from nap_gitshell.session import hand_over
+
+        return hand_over(action.kind, action.app, key, env)
     except OSError as exc:
         # Most likely a NAP_HOME this user does not own; never a traceback to the client.
         return refuse(
@@ -223,53 +224,6 @@ def refuse(message: str) -> int:
     sys.stderr.write(f"error: {one_line(message)}\n")
     sys.stderr.flush()
     return 1
-
-
-def hand_over(action: Action, key: str, env: MutableMapping[str, str]) -> int:
-    """Become ``git-receive-pack`` or ``git-upload-pack`` on the app's bare repository."""
-    from nap_core.locks import DEFAULT_TIMEOUT
-    from nap_core.paths import home_from, number, repo_path
-    from nap_gitshell.repos import DEFAULT_MAX_PUSH, ensure_repo, lock_pushes
-
-    home = home_from(env)
-    repo = repo_path(home, action.app)
-    # The nap user's own git configuration plays no part (nap_core.gitenv).
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
-    idle = number(env, home, "session_timeout", 60.0)
-    if action.kind == "upload":
-        if not (repo / "HEAD").is_file():
-            return refuse(f"no app named {action.app}: push it first")
-        return execute("git-upload-pack", repo, env, f"--timeout={max(1, int(idle))}")
-
-    def waiting(who: str) -> None:
-        sys.stderr.write(
-            f"-----> Another push to {action.app} is deploying; waiting for it ({who})\n"
-        )
-        sys.stderr.flush()
-
-    # Held by nap shell and git-receive-pack (and its hook) until the ref is
-    # updated; the kernel drops it when they exit. Taken before the repository
-    # is created, so two first pushes never both run git init.
-    timeout = number(env, home, "lock_timeout", DEFAULT_TIMEOUT)
-    lock = lock_pushes(home, action.app, waiting, timeout, f"push to {action.app} by key {key}")
-    os.set_inheritable(lock, True)
-    ensure_repo(repo, int(number(env, home, "max_push_size", DEFAULT_MAX_PUSH)))
-    env["NAP_HOME"] = str(home)
-    env["NAP_KEY"] = key
-    from nap_gitshell.session import receive
-
-    return receive(repo, env, idle)
-
-
-def execute(program: str, repo: Path, env: MutableMapping[str, str], *flags: str) -> int:
-    """Replace this process with ``program [FLAGS] REPO`` (an argument list, never a shell)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        os.execvpe(program, [program, *flags, str(repo)], dict(env))  # noqa: S606 (no shell)
-    except OSError as exc:
-        return refuse(f"cannot run {program} ({exc.strerror}): install git on the server")
-    return 1  # not reached: exec does not return
 
 
 def only_own_flags(group: Any, words: list[str]) -> bool:
