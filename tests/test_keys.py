@@ -66,8 +66,13 @@ def test_add_list_remove(keys: Keys, keys_path: Path, tmp_path: Path) -> None:
     fingerprint = subprocess.run(
         ["ssh-keygen", "-l", "-f", str(alice)], capture_output=True, text=True, check=True
     ).stdout.split()[1]
-    assert listed[0] == {"name": "alice", "type": "ssh-ed25519", "fingerprint": fingerprint}
-    assert [k["name"] for k in listed] == ["alice", "bob@laptop"]
+    assert listed[0] == {
+        "name": "alice",
+        "type": "ssh-ed25519",
+        "fingerprint": fingerprint,
+        "role": "admin",  # the first key added
+    }
+    assert [(k["name"], k["role"]) for k in listed] == [("alice", "admin"), ("bob@laptop", "user")]
 
     theirs = keys("keys", "add", "operator", str(operator))
     assert "already in" in theirs.stderr and "a line nap did not write" in theirs.stderr

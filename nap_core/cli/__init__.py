@@ -122,7 +122,12 @@ def apps(ctx: click.Context, as_json: bool) -> None:
     """The apps nap knows and the release each one serves."""
     if ctx.invoked_subcommand is not None:
         return
-    found = ctx.find_object(Session).operations.apps()  # type: ignore[union-attr]
+    from nap_core import access
+
+    session: Session = ctx.find_object(Session)  # type: ignore[assignment]
+    found = session.operations.apps()
+    shown = set(access.visible(session.settings.home, access.current_key, [n for n, _ in found]))
+    found = [(name, current) for name, current in found if name in shown]
     if as_json:
         print_json([{"name": name, "release": current} for name, current in found])
         return

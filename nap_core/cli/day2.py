@@ -153,6 +153,9 @@ def destroy(session: Session, app: str, force: bool, volumes: bool) -> None:
             " (add --volumes to remove its data too)"
         )
     session.operations.destroy(app, volumes)
+    from nap_core import access
+
+    access.forget_app(session.settings.home, app)  # a new app of that name starts closed
 
 
 COMMANDS = [config, rollback, ps, logs, restart, stop, start]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import MutableMapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from nap_core.quoting import bad_character, shown
@@ -47,6 +48,9 @@ REMOTE_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
         ("stop",),
         ("start",),
         ("plugins", "list"),
+        ("acl", "add"),
+        ("acl", "remove"),
+        ("acl", "list"),
     }
 )
 
@@ -76,6 +80,8 @@ nap: git push to deploy. Over SSH you can:
   ssh nap@HOST logs APP [-f] [-n N]    the app's output
   ssh nap@HOST stop|start|restart APP
   ssh nap@HOST plugins list [--json]   the plugins of this server
+  ssh nap@HOST acl add|remove APP KEY  let a user key reach APP, or not (admins)
+  ssh nap@HOST acl list APP            the user keys that reach APP (admins)
   ssh nap@HOST help                    this text
 """
 
@@ -203,12 +209,19 @@ def _main(argv: Sequence[str], env: MutableMapping[str, str]) -> int:
     if action.kind == "help":
         sys.stdout.write(HELP)
         return 0
+    from nap_core import access
+    from nap_core.paths import home_from
+
+    home = home_from(env)
     if action.kind == "command":
-        return run_command(action.argv)
+        return run_command(action.argv, key, home)
     try:
+        access.check(home, key, action.app)  # pushes and clones: the app's ACL
         from nap_gitshell.session import hand_over
 
         return hand_over(action.kind, action.app, key, env)
+    except access.Denied as exc:
+        return refuse(str(exc))
     except OSError as exc:
         # Most likely a NAP_HOME this user does not own; never a traceback to the client.
         return refuse(
@@ -233,7 +246,7 @@ def only_own_flags(group: Any, words: list[str]) -> bool:
     return all(word in flags for word in words)
 
 
-def run_command(argv: Sequence[str]) -> int:
+def run_command(argv: Sequence[str], key: str | None = None, home: Path | None = None) -> int:
     """Run an allowed nap command in this process, through the CLI's own parsing.
 
     The words were split by :func:`shlex.split`; they reach click as they are, so
@@ -241,9 +254,12 @@ def run_command(argv: Sequence[str]) -> int:
     command path must be in :data:`REMOTE_COMMANDS` exactly: words are followed
     through groups only while they name subcommands, and a group followed by
     anything but a subcommand is refused (its options could otherwise select one).
+    The key must be allowed the command (:func:`nap_core.access.check_command`),
+    decided on the command's own parsed arguments.
     """
     import click
 
+    from nap_core import access
     from nap_core.cli import command_line
 
     cli, session = command_line()
@@ -258,6 +274,17 @@ def run_command(argv: Sequence[str]) -> int:
         isinstance(command, click.Group) and not only_own_flags(command, rest)
     ):
         return refuse(f"nap does not run {shown(' '.join(argv))} over SSH: run `ssh nap@HOST help`")
+    if home is not None:
+        try:
+            params = command.make_context(path[-1], list(rest), obj=session).params
+            access.check_command(home, key, tuple(path), params)
+        except click.exceptions.Exit as exc:  # --help: printed, nothing else runs
+            return exc.exit_code
+        except click.ClickException as exc:
+            return refuse(f"{exc.format_message()} (see `nap {' '.join(path)} --help`)")
+        except access.Denied as exc:
+            return refuse(str(exc))
+    access.current_key = key
     try:
         cli.main(args=list(argv), prog_name="nap", standalone_mode=True, obj=session)
     except SystemExit as exc:
