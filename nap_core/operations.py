@@ -67,9 +67,14 @@ class Operations:
             elif not state.has_app(app.name):
                 raise NapError(f"no app named {app.name}: deploy it first (`nap apps` lists apps)")
             if locked:
+                timeout = self.settings.number("lock_timeout")
+
+                def waiting(who: str) -> None:
+                    self.output.step(f"Waiting for {app.name}'s lock, held by {who}")
+
                 with (
-                    push_lock(self.settings.home, app.name),
-                    app_lock(self.settings.home, app.name),
+                    push_lock(self.settings.home, app.name, waiting, timeout),
+                    app_lock(self.settings.home, app.name, waiting, timeout),
                 ):
                     lifecycle.recover(state, app, self.settings, self.pm, self.output)
                     yield state, app

@@ -207,3 +207,14 @@ def test_the_swarm_stack_file_reads_back_exactly(tmp_path: Path) -> None:
     assert [v["target"] for v in spec["volumes"]] == ["/data", "/var/lib/x"]
     assert spec["image"].endswith("/hq@sha256:" + "a" * 64)
     assert dict(service.env) == {"PORT": "8080", **CARRIED}
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["refs/heads/a\u2028b", "refs/heads/" + "x" * 300, "refs/heads/a..b", "HEAD", "refs/x.lock"],
+)
+def test_hostile_refs_are_refused_short(ref: str) -> None:
+    with pytest.raises(NapError, match="the pushed ref") as caught:
+        values.check_ref(ref)
+    assert len(str(caught.value)) < 200 and "\u2028" not in str(caught.value)
+    assert values.check_ref("refs/heads/main") == "refs/heads/main"

@@ -16,6 +16,7 @@ from nap_core.model import App, Push, Release, Request, Source
 from nap_core.names import check_app_name
 from nap_core.output import Output
 from nap_core.quoting import shown
+from nap_core.values import check_ref
 
 if TYPE_CHECKING:
     import click
@@ -52,6 +53,8 @@ def intake(request: Request, settings: Settings) -> Push | None:
     deploy_refs = {f"refs/heads/{branch}" for branch in branches}
     if not request.updates:
         raise NapError("nothing was pushed")
+    for _, _, ref in request.updates:
+        check_ref(ref)  # a ref is shown in messages: refused whole if it is not plain
     others = [ref for _, _, ref in request.updates if ref not in deploy_refs]
     if others:
         named = ", ".join(shown(ref) for ref in others[:3]) + (", ..." if len(others) > 3 else "")

@@ -14,6 +14,7 @@ import attrs
 
 from nap_core.errors import NapError
 from nap_core.model import App, AppConfig, Image, Release
+from nap_core.values import check_label
 from nap_docker.volumes import volume_name
 from nap_swarm.options import SwarmOptions
 
@@ -152,11 +153,14 @@ def draft(
         secret_keys=tuple(key for key, _ in config.env),
         ports=tuple((port, published[port]) for port in image.ports),
         volumes=tuple((volume_name(app.name, path), path) for path in image.volumes),
-        labels=(
-            (LABEL_APP, app.name),
-            (LABEL_RELEASE, str(release.number)),
-            (LABEL_CONFIG, config.digest),
-            (LABEL_REPLICAS, str(config.replicas)),
+        labels=tuple(
+            (check_label(key, "a service label"), check_label(value, f"label {key}"))
+            for key, value in (
+                (LABEL_APP, app.name),
+                (LABEL_RELEASE, str(release.number)),
+                (LABEL_CONFIG, config.digest),
+                (LABEL_REPLICAS, str(config.replicas)),
+            )
         ),
         options=options,
     )
