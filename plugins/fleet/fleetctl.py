@@ -127,8 +127,8 @@ class FleetctlClient:
                 f"fleetctl {args[0]} did not answer within {self.timeout:g} s"
             ) from None
         if result.returncode != 0:
-            words = (result.stderr or result.stdout).strip().splitlines()
-            raise FleetError(f"fleetctl {args[0]}: {words[-1] if words else result.returncode}")
+            words = [line for line in (result.stderr or result.stdout).split("\n") if line.strip()]
+            raise FleetError(f"fleetctl {args[0]}: {words[-1].strip() if words else result.returncode}")
         return result.stdout
 
 

@@ -157,5 +157,5 @@ def run(*argv: str) -> None:
     """Run a system command; a failure becomes one error line."""
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise NapError(f"{argv[0]} failed: {detail[-1] if detail else result.returncode}")
+        detail = [line for line in (result.stderr or result.stdout).split("\n") if line.strip()]
+        raise NapError(f"{argv[0]} failed: {detail[-1].strip() if detail else result.returncode}")
