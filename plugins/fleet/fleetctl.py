@@ -128,7 +128,9 @@ class FleetctlClient:
             ) from None
         if result.returncode != 0:
             words = [line for line in (result.stderr or result.stdout).split("\n") if line.strip()]
-            raise FleetError(f"fleetctl {args[0]}: {words[-1].strip() if words else result.returncode}")
+            raise FleetError(
+                f"fleetctl {args[0]}: {words[-1].strip() if words else result.returncode}"
+            )
         return result.stdout
 
 
