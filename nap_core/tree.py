@@ -94,35 +94,62 @@ class Tree:
 
     def check_bounds(self, max_files: int, max_bytes: int) -> None:
         """Refuse the push if its tree has more than ``max_files`` entries or its
-        files more than ``max_bytes`` bytes together; stop reading at the first cap."""
-        argv = ["git", "--git-dir", str(self.repo), "ls-tree", "-r", "-l", "-z", self.revision]
-        files = size = 0
+        files more than ``max_bytes`` bytes together; stop reading at the first cap.
+
+        Entries are counted from ``git ls-tree -r`` (stopped at ``max_files``), then
+        the sizes of the distinct blobs are read in one ``git cat-file
+        --batch-check``: a tree that repeats one blob a million times costs one
+        size lookup, not a million.
+        """
+        counts: dict[str, int] = {}
+        argv = ["git", "--git-dir", str(self.repo), "ls-tree", "-r", "-z", self.revision]
         proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=isolated()
         )
         assert proc.stdout is not None
+        files = 0
         try:
             pending = b""
             while chunk := proc.stdout.read(1 << 16):
                 *records, pending = (pending + chunk).split(b"\0")
+                files += len(records)
+                if files > max_files:
+                    raise PushTooLarge(
+                        f"the pushed tree has more than {max_files} files (max_tree_files)"
+                    )
                 for record in records:
-                    files += 1
-                    entry = _entry(record)
-                    size += entry.size
-                    if files > max_files:
-                        raise PushTooLarge(
-                            f"the pushed tree has more than {max_files} files (max_tree_files)"
-                        )
-                    if size > max_bytes:
-                        raise PushTooLarge(
-                            f"the pushed tree holds more than {max_bytes} bytes (max_tree_size)"
-                        )
+                    _mode, kind, oid = record.partition(b"\t")[0].split()
+                    if kind == b"blob":
+                        counts[oid.decode()] = counts.get(oid.decode(), 0) + 1
         finally:
             proc.kill()
             proc.stdout.close()
             status = proc.wait()
         if status not in (0, -9):
             raise NapError(f"cannot list the pushed tree {self.revision[:12]}")
+        sizes = self._git_input(
+            ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
+            "".join(f"{oid}\n" for oid in counts),
+        )
+        total = 0
+        for line in sizes.decode().split("\n"):
+            if line:
+                name, size = line.split()
+                total += int(size) * counts[name]
+        if total > max_bytes:
+            raise PushTooLarge(f"the pushed tree holds more than {max_bytes} bytes (max_tree_size)")
+
+    def _git_input(self, args: list[str], text: str) -> bytes:
+        done = subprocess.run(
+            ["git", "--git-dir", str(self.repo), *args],
+            input=text.encode(),
+            capture_output=True,
+            check=False,
+            env=isolated(),
+        )
+        if done.returncode != 0:
+            raise NapError(f"cannot read {self.revision[:12]} from the push (git {args[0]})")
+        return done.stdout
 
     def _git(self, *args: str) -> bytes:
         done = subprocess.run(

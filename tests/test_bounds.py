@@ -246,3 +246,28 @@ def test_a_lock_wait_is_bounded_and_names_the_holder(tmp_path: Path) -> None:
         holder.kill()
         holder.wait()
     os.close(take(path, timeout=5))  # free once its holder is gone
+
+
+def test_the_tree_size_counts_every_copy_of_a_blob(tmp_path: Path) -> None:
+    from nap_core.tree import PushTooLarge, Tree
+
+    repo = tmp_path / "r.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
+
+    def git(*args: str, stdin: str = "") -> str:
+        return subprocess.run(
+            ["git", "--git-dir", str(repo), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    blob = git("hash-object", "-w", "--stdin", stdin="x" * 10_000)
+    tree = git("mktree", stdin="".join(f"100644 blob {blob}\tf{i}\n" for i in range(20)))
+
+    Tree(repo, tree).check_bounds(max_files=20, max_bytes=200_000)
+    with pytest.raises(PushTooLarge, match="more than 199999 bytes"):
+        Tree(repo, tree).check_bounds(max_files=20, max_bytes=199_999)
+    with pytest.raises(PushTooLarge, match="more than 19 files"):
+        Tree(repo, tree).check_bounds(max_files=19, max_bytes=1 << 30)
