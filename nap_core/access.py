@@ -63,6 +63,8 @@ def role(home: Path, key: str) -> str:
     """``admin`` or ``user``. A key without a recorded role is a user, except on a
     server where no key has one (keys added before roles existed: they keep
     reaching everything until an admin is named)."""
+    if not (home / "nap.db").exists():  # a server nobody configured: read, never create
+        return ADMIN
     db = connect(home)
     try:
         found = db.execute("SELECT role FROM key_roles WHERE name = ?", (key,)).fetchone()
@@ -109,6 +111,8 @@ def revoke(home: Path, app: str, key: str) -> bool:
 
 def grants(home: Path, app: str) -> list[str]:
     """The keys the ACL of ``app`` names."""
+    if not (home / "nap.db").exists():
+        return []
     db = connect(home)
     try:
         rows = db.execute("SELECT key FROM acl WHERE app = ? ORDER BY key", (app,))

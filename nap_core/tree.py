@@ -127,9 +127,10 @@ class Tree:
             status = proc.wait()
         if status not in (0, -9):
             raise NapError(f"cannot list the pushed tree {self.revision[:12]}")
-        sizes = self._git_input(
-            ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
-            "".join(f"{oid}\n" for oid in counts),
+        sizes = self._git(
+            "cat-file",
+            "--batch-check=%(objectname) %(objectsize)",
+            stdin="".join(f"{oid}\n" for oid in counts).encode(),
         )
         total = 0
         for line in sizes.decode().split("\n"):
@@ -139,21 +140,10 @@ class Tree:
         if total > max_bytes:
             raise PushTooLarge(f"the pushed tree holds more than {max_bytes} bytes (max_tree_size)")
 
-    def _git_input(self, args: list[str], text: str) -> bytes:
+    def _git(self, *args: str, stdin: bytes = b"") -> bytes:
         done = subprocess.run(
             ["git", "--git-dir", str(self.repo), *args],
-            input=text.encode(),
-            capture_output=True,
-            check=False,
-            env=isolated(),
-        )
-        if done.returncode != 0:
-            raise NapError(f"cannot read {self.revision[:12]} from the push (git {args[0]})")
-        return done.stdout
-
-    def _git(self, *args: str) -> bytes:
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.repo), *args],
+            input=stdin,
             capture_output=True,
             check=False,
             env=isolated(),

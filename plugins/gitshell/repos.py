@@ -10,11 +10,10 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from nap_core.gitenv import isolated
-from nap_core.locks import DEFAULT_TIMEOUT, take_push_lock
+from nap_core.locks import take_push_lock
 
 #: ``max_push_size``'s default: 512 MiB.
 DEFAULT_MAX_PUSH = 512 << 20
@@ -83,23 +82,8 @@ def install_hook(path: Path) -> None:
     tmp.replace(hook)
 
 
-def lock_pushes(
-    home: Path,
-    app: str,
-    waiting: Callable[[str], None] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    doing: str = "",
-) -> int:
-    """Take the app's push lock, waiting for it if taken; return the locked descriptor.
-
-    A push holds it from before git advertises the refs until the refs are
-    updated, so a second push to the app starts only after the first has
-    finished and sees the branch as the first left it: git then either
-    fast-forwards it (and the hook deploys) or refuses the push with "fetch
-    first". The lock is released when the descriptor is closed, which the
-    kernel does when its holder (``git-receive-pack``, via exec) exits.
-
-    This is not the deploy lock of :mod:`nap_core.locks`: the pre-receive hook
-    takes that one while this is held.
-    """
-    return take_push_lock(home, app, waiting, timeout, doing)
+#: The app's push lock (:func:`nap_core.locks.take_push_lock`): held from before
+#: git advertises the refs until they are updated, so a second push starts only
+#: after the first finished and sees the branch as the first left it. It is not
+#: the deploy lock, which the pre-receive hook takes while this one is held.
+lock_pushes = take_push_lock
