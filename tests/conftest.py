@@ -34,15 +34,16 @@ CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
 class Nap:
     """Runs the real `nap` command with a private NAP_HOME."""
 
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
+    def __init__(self, home: Path, env: dict[str, str], python: str = sys.executable) -> None:
         self.home = home
         self.env = env
+        self.python = python
 
     def __call__(
         self, *args: str, cwd: Path | None = None, check: bool = False, **env: str
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*NAP, *args],
+            [self.python, *NAP[1:], *args],
             cwd=cwd,
             env={**self.env, **env},
             capture_output=True,

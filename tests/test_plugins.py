@@ -231,10 +231,29 @@ def toy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+@pytest.fixture(scope="module")
+def toy_python(toy_site: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`nap` run by an interpreter whose site-packages hold the toy scheduler, as a
+    pip install would leave it. Not PYTHONPATH: the pre-receive hook runs
+    `python -I`, which ignores it (plugins are found where pip puts them)."""
+    import subprocess
+    import sys
+
+    venv = tmp_path_factory.mktemp("toy-venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    ours = next(p for p in sys.path if p.endswith("site-packages"))
+    (site / "toy.pth").write_text(
+        f"import site; site.addsitedir({ours!r}); site.addsitedir({str(toy_site)!r})\n"
+    )
+    return str(venv / "bin" / "python")
+
+
 def test_a_pip_installed_scheduler_is_chosen_by_name_and_deploys(
-    nap: Nap, sample_app: SampleApp, app_name: str, toy_site: Path
+    nap: Nap, sample_app: SampleApp, app_name: str, toy_python: str
 ) -> None:
-    env = {"NAP_SCHEDULER": "toy", "PYTHONPATH": str(toy_site)}
+    env = {"NAP_SCHEDULER": "toy"}
+    nap = Nap(nap.home, nap.env, python=toy_python)
 
     listed = json.loads(nap("plugins", "list", "--json", check=True, **env).stdout)
     record = nap.deploy_json(app_name, sample_app.path, **env)
