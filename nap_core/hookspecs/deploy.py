@@ -60,7 +60,8 @@ def detect(app: App, tree: Tree) -> str | None:
 
     :param app: the app being deployed.
     :param tree: the pushed revision read straight from git: ``tree.names()``
-        lists the root, ``tree.read("Procfile")`` returns a file's bytes or ``None``.
+        lists the root, ``tree.read("Procfile")`` returns a file's bytes or ``None`` (a
+        symlink or a file over ``max_read_size`` is refused, never followed).
     :return: an app type name such as ``"dockerfile"``.
     :none: this plugin does not recognise the tree. If no plugin answers, the
         deploy fails with ``NoAppType`` ("cannot tell how to build APP: add a
