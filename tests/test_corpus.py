@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import yaml
 from conftest import Nap, SampleApp, remove_app_containers
@@ -314,3 +315,46 @@ def test_some_hostile_commands_over_the_real_sshd(
     assert result.returncode != 0
     one_error_line(result.stderr)
     assert json.loads(server.ssh("apps", "--json").stdout) == []
+
+
+def test_the_local_unit_reads_back_its_paths_exactly(tmp_path: Path) -> None:
+    from readback import systemd_words
+
+    from nap_fleet import units
+    from nap_local.plugin import render_units
+
+    home = tmp_path / 'a home with spaces, 100% "quotes" and $dollars'
+    settings = Settings.load({"NAP_HOME": str(home), "NAP_HOST": "127.0.0.1"})
+    [unit] = render_units(app=App("happ"), image=IMAGE, release=RELEASE, settings=settings)
+    [start] = [o.value for o in units.options(unit.text) if o.name == "ExecStart"]
+    words = systemd_words(start, exec_line=True)
+
+    assert words[words.index("--env-file") + 1] == str(home / "apps/happ/releases/1/env")
+    assert words[-1] == IMAGE.pinned
+    assert words[words.index("--volume") + 1].endswith(":/data")
+
+
+@pytest.mark.parametrize("path", VOLUMES[:6])
+def test_hostile_volumes_never_reach_the_fleet_unit_or_the_swarm_spec(
+    path: str, tmp_path: Path
+) -> None:
+    hostile = attrs.evolve(IMAGE, volumes=(path,))
+    with pytest.raises(NapError, match="VOLUME path"):
+        fleet_environment_of(hostile, tmp_path)
+    with pytest.raises(NapError, match="VOLUME path"):
+        swarm_spec_of(hostile, tmp_path)
+
+
+def fleet_environment_of(image: Image, home: Path) -> None:
+    from nap_fleet import units
+
+    settings = Settings(home=home, file_values={"fleet": {"endpoint": "http://f:1"}}, environ={})
+    units.render_release(App("happ"), image, RELEASE, AppConfig(), settings, set())
+
+
+def swarm_spec_of(image: Image, home: Path) -> None:
+    from nap_swarm import options
+    from nap_swarm.service import draft
+
+    settings = Settings.load({"NAP_HOME": str(home), "NAP_SWARM_MANAGER": "tcp://10.0.0.1:2375"})
+    draft(App("happ"), image, RELEASE, AppConfig(), "r", options.load(settings), {8080: 1})
