@@ -358,3 +358,17 @@ def swarm_spec_of(image: Image, home: Path) -> None:
 
     settings = Settings.load({"NAP_HOME": str(home), "NAP_SWARM_MANAGER": "tcp://10.0.0.1:2375"})
     draft(App("happ"), image, RELEASE, AppConfig(), "r", options.load(settings), {8080: 1})
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/a\u2028b", "refs/heads/caf\u00e9\x85"])
+def test_a_hostile_ref_is_refused_over_the_real_sshd(
+    server: SshServer, sample_app: SampleApp, ref: str
+) -> None:
+    from test_push import push
+
+    result = push(server, sample_app, "happ", f"HEAD:{ref}")
+
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("remote: error: ")]
+    assert len(errors) == 1 and "the pushed ref" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr

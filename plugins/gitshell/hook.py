@@ -14,10 +14,14 @@ from pathlib import Path
 
 
 def parse_updates(text: str) -> tuple[tuple[str, str, str], ...]:
-    """The ``(old, new, ref)`` triples of a pre-receive hook's input."""
+    """The ``(old, new, ref)`` triples of a pre-receive hook's input.
+
+    git separates them with one space and ends each with "\n"; split on exactly
+    those (``str.split()`` would also split a ref at U+2028 or U+0085).
+    """
     updates = []
     for line in text.split("\n"):
-        parts = line.split()
+        parts = line.split(" ", 2)
         if len(parts) == 3:
             updates.append((parts[0], parts[1], parts[2]))
     return tuple(updates)
@@ -33,11 +37,10 @@ def main() -> int:
     # The repository lives in NAP_HOME/repos: its home is the one that counts,
     # whatever environment sshd or the client handed down.
     environ.setdefault("NAP_HOME", str(repo.parent.parent))
+    # Refs are bytes: one that is not UTF-8 is refused by name later, never a traceback.
+    updates = parse_updates(sys.stdin.buffer.read().decode("utf-8", errors="replace"))
     request = Request(
-        kind="pre-receive",
-        repo=repo,
-        updates=parse_updates(sys.stdin.read()),
-        key=environ.get("NAP_KEY", ""),
+        kind="pre-receive", repo=repo, updates=updates, key=environ.get("NAP_KEY", "")
     )
     return run_deploy(request, environ)
 
