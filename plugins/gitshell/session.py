@@ -18,6 +18,8 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
+from nap_core.quoting import argv_word
+
 #: How often the relay looks whether git has exited.
 TICK = 1.0
 
@@ -59,7 +61,8 @@ def execute(program: str, repo: Path, env: MutableMapping[str, str], *flags: str
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execvpe(program, [program, *flags, str(repo)], dict(env))  # noqa: S606 (no shell)
+        argv = [program, *flags, argv_word(str(repo), "the repository path")]
+        os.execvpe(program, argv, dict(env))  # noqa: S606 (no shell)
     except OSError as exc:
         return _refuse(f"cannot run {program} ({exc.strerror}): install git on the server")
     return 1  # not reached: exec does not return
@@ -75,9 +78,8 @@ def receive(repo: Path, env: Mapping[str, str], timeout: float) -> int:
     sys.stderr.flush()
     program = "git-receive-pack"
     try:
-        proc = subprocess.Popen(
-            [program, str(repo)], stdin=subprocess.PIPE, env=dict(env), close_fds=False
-        )
+        argv = [program, argv_word(str(repo), "the repository path")]
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, env=dict(env), close_fds=False)
     except OSError as exc:
         sys.stderr.write(f"error: cannot run {program} ({exc.strerror}): install git\n")
         return 1
