@@ -22,7 +22,7 @@ def test_a_pushed_gitattributes_starts_no_filter(
     home.mkdir()
     # A filter the server's user configured (git-lfs installs itself like this).
     (home / ".gitconfig").write_text(
-        f'[filter "evil"]\n\tsmudge = "touch {marker}; cat"\n\tprocess = "touch {marker}"\n'
+        f'[filter "evil"]\n\tsmudge = "touch {marker}; cat"\n'
     )
     sample_app.write(".gitattributes", "* filter=evil\n")
     sample_app.commit("ask for a filter")
