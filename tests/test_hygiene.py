@@ -21,9 +21,7 @@ def test_a_pushed_gitattributes_starts_no_filter(
     home = tmp_path / "operator-home"
     home.mkdir()
     # A filter the server's user configured (git-lfs installs itself like this).
-    (home / ".gitconfig").write_text(
-        f'[filter "evil"]\n\tsmudge = "touch {marker}; cat"\n'
-    )
+    (home / ".gitconfig").write_text(f'[filter "evil"]\n\tsmudge = "touch {marker}; cat"\n')
     sample_app.write(".gitattributes", "* filter=evil\n")
     sample_app.commit("ask for a filter")
     app = f"h{uuid.uuid4().hex[:8]}"
