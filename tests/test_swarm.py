@@ -146,8 +146,8 @@ def test_three_replicas_land_on_three_nodes_and_each_answers(
     # The stack file is the record of the release.
     stack = swarm_nap.home / "apps" / swarm_app / "releases" / "1" / f"nap-{swarm_app}.stack.yml"
     text = stack.read_text()
-    assert f"image: {swarm_lab.REGISTRY}/{swarm_app}@{digest}" in text
-    assert "mode: host" in text
+    assert f'image: "{swarm_lab.REGISTRY}/{swarm_app}@{digest}"' in text  # a quoted YAML scalar
+    assert 'mode: "host"' in text
     assert "replicas: 3" in text
     # ... and a file the docker CLI accepts for `docker stack deploy`.
     checked = subprocess.run(

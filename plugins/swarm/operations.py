@@ -57,7 +57,8 @@ def logs(
         tail=lines if lines else "all",
     )
     for chunk in chunks:
-        for line in chunk.decode(errors="replace").split("\n"):
+        # Split on newlines only (str.splitlines() splits on more); a chunk ends with one.
+        for line in chunk.decode(errors="replace").removesuffix("\n").split("\n"):
             task, message = _split_details(line)
             if task not in names:  # a task started after the listing
                 names.update({t.id: t.name for t in tasks.read(manager, service)})
