@@ -1,7 +1,9 @@
 #!/bin/bash
 # Install what nap needs on a Debian machine, as root; safe to run again.
 #   - Debian packages: the Docker engine, a registry, sshd, git, busybox (test apps),
-#     systemd (only for `systemd-analyze verify` of rendered units; it does not run here)
+#     systemd (only for `systemd-analyze verify` of rendered units; it does not run here),
+#     caddy (the router; nap starts it itself), pebble (a real ACME server, with
+#     pebble-challtestsrv, for the HTTPS tests), wrk (bench/router.py), openssl (test certs)
 #   - nap itself, into a virtualenv of the system Python at $NAP_VENV (default /opt/nap/venv),
 #     linked as /usr/local/bin/nap. The system Python, not a per-user one, so that the
 #     unprivileged `nap` account that receives pushes can run it too.
@@ -10,7 +12,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${NAP_VENV:-/opt/nap/venv}
 
 PACKAGES=(docker.io docker-registry git busybox-static openssh-server socat iproute2 curl systemd
-          python3 python3-venv ca-certificates)
+          python3 python3-venv ca-certificates caddy libcap2-bin pebble wrk openssl)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -20,6 +22,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q >/dev/null
   # The packages' own start scripts fail without systemd; scripts/services.sh starts them.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# nap starts Caddy as the user that owns NAP_HOME (the `nap` user): let it bind 80 and 443.
+if ! getcap /usr/bin/caddy | grep -q cap_net_bind_service; then
+  setcap cap_net_bind_service=+ep /usr/bin/caddy
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
