@@ -40,6 +40,20 @@ DEFAULTS: dict[str, str] = {
     "publish_timeout": "300",
     "lock_timeout": "1800",
     "session_timeout": "60",
+    "router": "caddy",
+}
+
+#: The router's keys (``[router]`` in nap.toml, ``NAP_ROUTER_*``) and their defaults.
+ROUTER_DEFAULTS: dict[str, str] = {
+    "router.domain": "localhost",
+    "router.http_port": "80",
+    "router.https_port": "443",
+    "router.https_redirect": "true",
+    "router.drain": "10",
+    "router.acme_email": "",
+    "router.acme_ca": "https://acme-v02.api.letsencrypt.org/directory",
+    "router.acme_ca_root": "",
+    "local.publish_ports": "false",
 }
 
 
@@ -73,7 +87,7 @@ class Settings:
         node: Any = self.file_values
         for part in key.split("."):
             if not isinstance(node, Mapping) or part not in node:
-                return DEFAULTS.get(key, default)
+                return DEFAULTS.get(key, ROUTER_DEFAULTS.get(key, default))
             node = node[part]
         if isinstance(node, list):
             return ",".join(str(item) for item in node)
@@ -135,6 +149,20 @@ class Settings:
     def branches(self) -> list[str]:
         """The branches whose pushes deploy."""
         return self.items("branches")
+
+    def flag(self, key: str) -> bool:
+        """The value of ``key`` as a boolean (``true``/``false``, ``1``/``0``, ``yes``/``no``)."""
+        value = (self.get(key) or "").lower()
+        if value in ("true", "1", "yes", "on"):
+            return True
+        if value in ("false", "0", "no", "off", ""):
+            return False
+        raise NapError(f"{key} must be true or false, not {value!r}")
+
+    @property
+    def router(self) -> str:
+        """The router in front of the apps, or ``"none"``."""
+        return self.get("router") or "none"
 
     def repo_path(self, app: str) -> Path:
         """The bare repository of a (validated) app name."""

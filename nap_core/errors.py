@@ -59,3 +59,7 @@ def what_serves(previous: int | None) -> str:
 
 class DeployBusy(NapError):
     """Another deploy of the same app holds the lock."""
+
+
+class RouterUnavailable(NapError):
+    """The router could not be started, reached or updated; the apps still run."""

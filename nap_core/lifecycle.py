@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from nap_core import drain, routing
 from nap_core.cleanup import prune
 from nap_core.config import Settings
 from nap_core.errors import NapError, NoScheduler
@@ -167,16 +168,20 @@ def conclude(
     settings: Settings,
     pm: PluginManager,
     output: Output,
-) -> None:
-    """Make a release that answers current, with the change it carries; then retire
-    the release it replaced and clean up old images.
+) -> Release:
+    """Make a release that answers current, with the change it carries; route to it;
+    then retire the release it replaced and clean up old images. Return the release
+    with its stable URLs.
 
     Retiring comes after the switch, never before: a deploy that dies in between
     leaves two releases running, not none.
     """
+    replaced = state.current(release.app)
     state.make_current(release, change)
-    pm.hook.retire(app=release.app, keep=release, settings=settings, output=output)
+    release = routing.serve(state, release, settings, pm, output)
+    drain.retire(release, replaced, settings, pm, output)
     prune(state, release.app, settings, pm, output)
+    return release
 
 
 def recover(
@@ -247,7 +252,7 @@ def release_again(
     output.step(f"{why}: release {release.number} of {app.name}, image of release {base.number}")
     with state.failing(release):
         release = roll_out(state, release, base.image, config, previous, settings, pm, output)
-    conclude(state, release, change, settings, pm, output)
+    release = conclude(state, release, change, settings, pm, output)
     pm.hook.report(release=release, current=False, output=output)
     return release
 

@@ -178,21 +178,24 @@ class Unit:
 
 @attrs.frozen
 class Placement:
-    """Where one instance of a release runs and answers."""
+    """Where one instance of a release runs and answers; the router sends requests
+    only to ``web`` placements (an instance's other ports are not)."""
 
     unit: str
     host: str
     port: int
     url: str
+    web: bool = True
 
     @classmethod
-    def http(cls, unit: str, host: str, port: int) -> Placement:
+    def http(cls, unit: str, host: str, port: int, web: bool = True) -> Placement:
         """A placement reached over HTTP at ``host:port``."""
-        return cls(unit=unit, host=host, port=port, url=f"http://{host}:{port}")
+        return cls(unit=unit, host=host, port=port, url=f"http://{host}:{port}", web=web)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of the interface contract."""
-        return {"host": self.host, "port": self.port, "url": self.url, "unit": self.unit}
+        """The JSON shape of the interface contract (``web`` only when false)."""
+        found = {"host": self.host, "port": self.port, "url": self.url, "unit": self.unit}
+        return found if self.web else {**found, "web": False}
 
 
 class Action(enum.StrEnum):
@@ -255,6 +258,8 @@ class Release:
     pruned: bool = False
     #: While deploying: ``processes.identity()`` of the process deploying it.
     deployer: str = ""
+    #: The app's stable addresses at the router, once this release serves there.
+    urls: tuple[str, ...] = ()
 
     def to_dict(self, current: bool = False) -> dict[str, Any]:
         """The release record of the interface contract (``nap deploy --json``)."""
@@ -266,5 +271,6 @@ class Release:
             "image": self.image.pinned if self.image else "",
             "scheduler": self.scheduler,
             "current": current,
+            "urls": list(self.urls),
             "placements": [p.to_dict() for p in self.placements],
         }

@@ -1,4 +1,4 @@
-"""Validation of the names users give nap: app names, key names, config keys.
+"""Validation of the names users give nap: app names, key names, config keys, domains.
 
 Names are validated, never sanitised: a name that does not match is refused
 whole, and paths are only ever built from names that passed. This module uses
@@ -16,6 +16,14 @@ APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 CONFIG_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONFIG_KEY_MAX = 255
+#: A host name: dot-separated DNS labels, lower case, at least two labels, the
+#: last not all digits (so no IP address), 253 characters at most.
+DOMAIN = re.compile(
+    r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+    r"(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+#: One DNS label starting with a letter (``localhost``).
+LABEL = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class InvalidName(NapError):
@@ -55,3 +63,13 @@ def check_config_key(name: str) -> str:
             "and '_', not starting with a digit"
         )
     return name
+
+
+def check_domain(domain: str) -> str:
+    """Return ``domain`` if it is a valid host name for an app, else raise :class:`InvalidName`."""
+    if not DOMAIN.fullmatch(domain):
+        raise InvalidName(
+            f"invalid domain {domain[:80]!r}: use a lower-case host name such as "
+            "www.example.com (letters, digits, hyphens and dots; no wildcard, port or IP)"
+        )
+    return domain

@@ -16,7 +16,7 @@ from typing import TextIO
 
 import attrs
 
-from nap_core import lifecycle
+from nap_core import lifecycle, routing
 from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.locks import app_lock, if_free, push_lock
@@ -200,11 +200,16 @@ class Operations:
         """Stop, start or restart the app's current release."""
         with self.app(name, locked=True) as (state, app):
             release = _current(state, app)
-            found = self.pm.hook.control(
-                app=app, release=release, action=action, settings=self.settings,
-                output=self.output,
+            found = list(
+                self.pm.hook.control(
+                    app=app, release=release, action=action, settings=self.settings,
+                    output=self.output,
+                ) or ()
             )  # fmt: skip
-            return list(found or ())
+            # Started again, an instance may be on a new address: the router follows.
+            if routing.enabled(self.settings) and routing.follow_instances(state, release, found):
+                routing.update(state, app, self.settings, self.pm, self.output)
+            return found
 
     def destroy(self, name: str, volumes: bool) -> None:
         """Remove everything of an app: what runs, its images, its repo, its state."""
@@ -221,6 +226,8 @@ class Operations:
             shutil.rmtree(self.settings.repo_path(app.name), ignore_errors=True)
             shutil.rmtree(self.settings.app_dir(app.name), ignore_errors=True)
             state.delete_app(app.name)
+            routing.update(state, app, self.settings, self.pm, self.output)
+            shutil.rmtree(self.settings.home / "router" / "certs" / app.name, ignore_errors=True)
             self.output.done(f"{app.name} is gone")
 
     def _again(self, state: State, app: App, change: Change, why: str) -> Release | None:

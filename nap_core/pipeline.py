@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from nap_core import app_types, health, lifecycle
+from nap_core import app_types, health, lifecycle, routing
 from nap_core.config import Settings
 from nap_core.errors import NoBuilder, NoFetcher, NoIntake, NoPublisher
 from nap_core.lifecycle import Outcome
@@ -57,6 +57,7 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
                 )  # fmt: skip
             if running is not None:
                 state.update_placements(running)
+                running = routing.serve(state, running, settings, pm, output)
             else:
                 release = _release(
                     state, source, app_type, config, last, checks, settings, pm, output
@@ -103,8 +104,7 @@ def _release(
         release = lifecycle.roll_out(
             state, release, published, config, previous, settings, pm, logged
         )
-    lifecycle.conclude(state, release, None, settings, pm, output)
-    return release
+    return lifecycle.conclude(state, release, None, settings, pm, output)
 
 
 def check_tree(tree: Tree, settings: Settings) -> None:

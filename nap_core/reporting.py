@@ -15,5 +15,7 @@ def report(release: Release, current: bool, output: Output) -> None:
         output.done(f"{app} release {release.number} is already current; nothing to build")
     else:
         output.done(f"{app} release {release.number} is up")
+    for url in release.urls:  # the app's stable addresses at the router, first
+        output.line(url)
     for placement in release.placements:
         output.line(placement.url)

@@ -49,6 +49,19 @@ CREATE TABLE IF NOT EXISTS config (
     value  TEXT NOT NULL,
     PRIMARY KEY (app, key)
 );
+CREATE TABLE IF NOT EXISTS domains (           -- custom domains (nap_core.domains)
+    domain  TEXT PRIMARY KEY,                  -- owned by one app
+    app     TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    added   REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS certificates (      -- operator certificates: file references
+    app       TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+    cert      TEXT NOT NULL,                   -- the PEM chain under NAP_HOME/router/certs/
+    key       TEXT NOT NULL,                   -- the private key, mode 0600
+    names     TEXT NOT NULL DEFAULT '[]',      -- the DNS names it covers
+    not_after REAL NOT NULL,
+    added     REAL NOT NULL
+);
 """
 
 

@@ -40,7 +40,8 @@ release serving, never nothing. Day-2 commands (`nap ps`, `nap logs`, `nap stop`
 `nap apps destroy`...) call the operation hooks {operations}, answered by the
 active scheduler. Image
 clean-up and `nap apps destroy` call {unpublish}; every `nap` command line
-calls {commands}.
+calls {commands}. The active router (`router = "..."`, [router.md](router.md))
+answers {router}: the core hands it the whole routing table on every change.
 
 *First result* hooks stop at the first implementation that returns something
 other than `None`; when none answers, the core raises a named error
@@ -90,7 +91,7 @@ the arguments you need: pluggy passes a hook the subset it asks for.
 """
 
 FIELDS = {"return": "**Returns**", "none": "**None** means", "bundled": "**Bundled:**"}
-PLUGINS = ("core", "gitshell", "dockerfile", "registry", "local", "fleet", "swarm")
+PLUGINS = ("core", "gitshell", "dockerfile", "registry", "local", "fleet", "swarm", "caddy")
 
 
 def anchor(func: Callable[..., Any]) -> str:
@@ -183,9 +184,13 @@ def render() -> str:
         retire=link("retire"),
         unpublish=link("unpublish"),
         commands=link("register_commands"),
+        router=", ".join(link(name) for name in hookspecs.ROUTER),
         scheduler_hooks=", ".join(f"`{name}`" for name in hookspecs.SCHEDULER),
     )
-    names = [*hookspecs.ORDER, "---", *hookspecs.OPERATIONS, "---", *hookspecs.SERVICES]
+    names = [
+        *hookspecs.ORDER, "---", *hookspecs.OPERATIONS, "---", *hookspecs.SERVICES, "---",
+        *hookspecs.ROUTER,
+    ]  # fmt: skip
     parts = [head]
     for name in names:
         parts.append("---\n" if name == "---" else section(getattr(hookspecs, name)))

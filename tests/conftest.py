@@ -64,6 +64,13 @@ class Nap:
         return dict(json.loads(result.stdout))
 
 
+@pytest.fixture(autouse=True)
+def no_router_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nap code run inside the test process gets no router (it would start Caddy on
+    port 80); the router's tests give their `nap` commands one on ports of their own."""
+    monkeypatch.setenv("NAP_ROUTER", "none")
+
+
 @pytest.fixture
 def nap_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
@@ -74,7 +81,10 @@ def nap_home(tmp_path: Path) -> Path:
 @pytest.fixture
 def nap(nap_home: Path) -> Nap:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAP_") and k != "DOCKER_HOST"}
-    env.update(NAP_HOME=str(nap_home), NAP_DEPLOY_TIMEOUT="8", NAP_STOP_TIMEOUT="2")
+    # The router is tested on its own (tests/test_router*.py), on ports of its own.
+    env.update(
+        NAP_HOME=str(nap_home), NAP_DEPLOY_TIMEOUT="8", NAP_STOP_TIMEOUT="2", NAP_ROUTER="none"
+    )
     return Nap(nap_home, env)
 
 
@@ -110,9 +120,68 @@ def app_name(docker_engine: Any) -> Iterator[str]:
     remove_app_containers(docker_engine, name)
 
 
+@pytest.fixture(scope="session")
+def lab(docker_engine: Any) -> Iterator[Any]:
+    """The running swarm lab, once per session (the host's engine builds and pushes)."""
+    import swarm_lab
+
+    with swarm_lab.running_lab() as running:
+        yield running
+
+
+@pytest.fixture
+def router(docker_engine: Any) -> Iterator[Any]:
+    """A short NAP_HOME with the router (Caddy) on free ports: tests/routerlab.py."""
+    from routerlab import RouterHome
+
+    home = RouterHome(dict(os.environ))
+    try:
+        yield home
+    finally:
+        home.stop()
+
+
+@pytest.fixture
+def rapp(docker_engine: Any) -> Iterator[str]:
+    """A fresh app name for the router's tests (prefix ``r``); its containers and
+    local image tags go after."""
+    name = f"r{uuid.uuid4().hex[:8]}"
+    yield name
+    remove_app_containers(docker_engine, name)
+    remove_app_tags(docker_engine, name)
+
+
+@pytest.fixture
+def rapp2(docker_engine: Any) -> Iterator[str]:
+    """A second app name for the router's tests."""
+    name = f"r{uuid.uuid4().hex[:8]}"
+    yield name
+    remove_app_containers(docker_engine, name)
+    remove_app_tags(docker_engine, name)
+
+
+def remove_app_tags(client: Any, name: str) -> None:
+    """Untag the app's local images by tag (never by ID: identical builds share one)."""
+    import contextlib
+
+    import docker.errors
+
+    repository = f"127.0.0.1:5000/{name}"
+    for image in client.images.list(name=repository):
+        for tag in image.tags:
+            if tag.rpartition(":")[0] == repository:
+                with contextlib.suppress(docker.errors.APIError):
+                    client.images.remove(tag)
+
+
 def remove_app_containers(client: Any, name: str) -> None:
+    import contextlib
+
+    import docker.errors
+
     for container in client.containers.list(all=True, filters={"label": f"nap.app={name}"}):
-        container.remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile (by a drain)
+            container.remove(force=True)
 
 
 @pytest.fixture

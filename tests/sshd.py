@@ -61,7 +61,8 @@ class SshServer:
         self.client_key = keygen(self.base / "client")
         self.stranger_key = keygen(self.base / "stranger")
         self.proc: subprocess.Popen[bytes] | None = None
-        self.extra_env = extra_env or {}
+        # No router unless a test asks for one: router tests use ports of their own.
+        self.extra_env = {"NAP_ROUTER": "none", **(extra_env or {})}
 
     @property
     def env(self) -> dict[str, str]:
@@ -72,6 +73,7 @@ class SshServer:
             "NAP_AUTHORIZED_KEYS": str(self.keys),
             "NAP_DEPLOY_TIMEOUT": "8",
             "NAP_STOP_TIMEOUT": "2",
+            **self.extra_env,
         }
 
     def nap(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -51,7 +51,12 @@ def test_the_hook_order_is_the_documented_order() -> None:
     table = re.findall(r"^\| (\d) \| \[`(\w+)`\]", text, flags=re.M)
 
     assert [name for _, name in table] == list(hookspecs.ORDER)
-    assert set(hook_names()) == {*hookspecs.ORDER, *hookspecs.OPERATIONS, *hookspecs.SERVICES}
+    assert set(hook_names()) == {
+        *hookspecs.ORDER,
+        *hookspecs.OPERATIONS,
+        *hookspecs.SERVICES,
+        *hookspecs.ROUTER,
+    }
 
 
 def test_the_hook_reference_is_generated_from_the_hookspec_docstrings() -> None:

@@ -125,11 +125,20 @@ class Recorder:
     def register_commands(self, cli: Any) -> None:
         self.calls.append("register_commands")
 
+    @hookimpl
+    def apply_routes(self, routes: Any) -> None:
+        self.calls.append("apply_routes")
+        self.routes = routes
+
+    @hookimpl
+    def router_status(self, settings: Any) -> None:
+        self.calls.append("router_status")
+
 
 def test_the_recorder_implements_every_hook() -> None:
     # The recorder's run below is the test that calls each hook: a new hook
     # fails here until the recorder implements it and that test expects it.
-    specs = {*hookspecs.ORDER, *hookspecs.OPERATIONS, *hookspecs.SERVICES}
+    specs = {*hookspecs.ORDER, *hookspecs.OPERATIONS, *hookspecs.SERVICES, *hookspecs.ROUTER}
     implemented = {name for name in dir(Recorder) if hasattr(getattr(Recorder, name), "nap_impl")}
     assert implemented == specs
     assert specs == {
@@ -140,7 +149,7 @@ def test_the_recorder_implements_every_hook() -> None:
 def test_a_plugin_sees_the_hooks_called_in_the_documented_order(
     nap_home: Path, sample_app: SampleApp, app_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    environ = {"NAP_HOME": str(nap_home)}
+    environ = {"NAP_HOME": str(nap_home), "NAP_ROUTER": "none"}
     settings = Settings.load(environ)
     bare = ensure_repo(settings.repo_path(app_name))
     # Land the revision in the bare repo without running the hook, then deploy it in-process.
@@ -188,6 +197,34 @@ def test_a_plugin_sees_the_hooks_called_in_the_documented_order(
     recorder.calls.clear()
     pm.hook.register_commands(cli=click.Group("nap"))
     assert recorder.calls == ["register_commands"]
+
+
+def test_a_router_gets_the_whole_table_once_the_release_is_current(
+    nap_home: Path, sample_app: SampleApp, app_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = {"NAP_HOME": str(nap_home), "NAP_ROUTER": "recorder"}
+    monkeypatch.setenv("NAP_HOME", str(nap_home))
+    settings = Settings.load(environ)
+    bare = ensure_repo(settings.repo_path(app_name))
+    (bare / "hooks" / "pre-receive").unlink()
+    _push(sample_app.path, bare, "HEAD:refs/heads/master", {**environ, "PATH": "/usr/bin:/bin"},
+          Output())  # fmt: skip
+    head = sample_app.git("rev-parse", "HEAD").strip()
+    router = Recorder()
+    pm = plugin_manager(environ, settings=settings, candidates={"router": {"recorder": router}})
+
+    outcome = deploy(Request("redeploy", bare, revision=head), settings, pm, Output())
+
+    assert pm.active["router"] == "recorder"
+    # A first release replaces nothing: no retire; the router switches before the report.
+    assert router.calls[-3:] == ["schedule", "apply_routes", "report"]
+    [route] = router.routes
+    assert route.app == app_name and route.domains == (f"{app_name}.localhost",)
+    [placement] = outcome.release.placements
+    assert [(u.host, u.port) for u in route.upstreams] == [(placement.host, placement.port)]
+    assert outcome.release.urls == (f"http://{app_name}.localhost",)
+    assert pm.hook.router_status(settings=settings) is None
+    assert router.calls[-1] == "router_status"
 
 
 def test_an_unknown_scheduler_is_one_line_listing_the_installed_ones_before_any_build(

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from nap_core.cli import apptypes, day2
+from nap_core.cli import apptypes, day2, routes
 from nap_core.cli.session import Session, json_option, pass_session, print_json
 from nap_core.errorlog import log_unexpected, one_line
 from nap_core.errors import AlreadyReported, NapError
@@ -77,15 +77,35 @@ def main() -> None:
     group.main(prog_name="nap", obj=session)
 
 
+#: Commands that do not bring a dead router back first (``router`` reports on it itself).
+NO_REVIVE = frozenset({"shell", "router", "drain", "server", "keys"})
+
+
 def _core_group() -> click.Group:
     @click.group(cls=NapGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="nap", prog_name="nap")
-    def nap() -> None:
+    @click.pass_context
+    def nap(ctx: click.Context) -> None:
         """nap: git push to deploy."""
+        if ctx.invoked_subcommand not in NO_REVIVE and not ctx.resilient_parsing:
+            revive_router(ctx.find_object(Session))
 
-    for command in (plugins, apps, releases, *day2.COMMANDS):
+    for command in (plugins, apps, releases, *day2.COMMANDS, *routes.COMMANDS):
         nap.add_command(command)
     return nap
+
+
+def revive_router(session: Session | None) -> None:
+    """Bring back a router that died (killed, or the machine restarted), with every route."""
+    from nap_core import routing
+
+    if session is None:
+        return
+    try:
+        if routing.revive(session.settings):
+            click.echo("-----> The router was not running: started it with every route", err=True)
+    except NapError as exc:
+        click.echo(f"warning: the router is down and could not be started: {exc}", err=True)
 
 
 @click.group()

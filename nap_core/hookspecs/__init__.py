@@ -1,5 +1,5 @@
 """The hooks: specs only, in the order a deploy calls them, then the day-2 and
-service hooks.
+service hooks, and the router's.
 
 Each docstring is the reference: docs/hooks.md is generated from these
 (``python scripts/hooks_doc.py``), and a test fails when the two disagree.
@@ -25,6 +25,7 @@ from nap_core.hookspecs.deploy import (
     report,
     schedule,
 )
+from nap_core.hookspecs.router import apply_routes, router_status
 from nap_core.hookspecs.services import register_commands, unpublish
 
 #: The hooks of a deploy, in pipeline order.
@@ -47,11 +48,16 @@ OPERATIONS = ("instances", "logs", "control", "retire", "destroy")
 #: Hooks that serve the others: removing published images, contributing commands.
 SERVICES = ("unpublish", "register_commands")
 
+#: The hooks of the router (stable addresses, domains, certificates), answered by
+#: the active router (``router = "..."``).
+ROUTER = ("apply_routes", "router_status")
+
 #: The hooks only the active scheduler answers: ``nap plugins list`` and the core
 #: check that a scheduler implements them.
 SCHEDULER = ("is_current", "render_units", "schedule", *OPERATIONS)
 
 __all__ = [
+    "apply_routes",
     "build",
     "control",
     "destroy",
@@ -66,6 +72,7 @@ __all__ = [
     "render_units",
     "report",
     "retire",
+    "router_status",
     "schedule",
     "unpublish",
 ]

@@ -51,6 +51,9 @@ REMOTE_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
         ("acl", "add"),
         ("acl", "remove"),
         ("acl", "list"),
+        ("domains", "add"),
+        ("domains", "remove"),
+        ("domains", "list"),
     }
 )
 
@@ -79,6 +82,7 @@ nap: git push to deploy. Over SSH you can:
   ssh nap@HOST ps scale APP N          run N instances
   ssh nap@HOST logs APP [-f] [-n N]    the app's output
   ssh nap@HOST stop|start|restart APP
+  ssh nap@HOST domains add|remove APP DOMAIN, domains list APP [--json]
   ssh nap@HOST plugins list [--json]   the plugins of this server
   ssh nap@HOST acl add|remove APP KEY  let a user key reach APP, or not (admins)
   ssh nap@HOST acl list APP            the user keys that reach APP (admins)

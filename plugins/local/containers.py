@@ -42,8 +42,13 @@ def start(
     index: int,
     env: Mapping[str, str],
     host: str,
+    publish: bool = True,
 ) -> Any:
-    """Start instance ``index`` of a release, its ports published on ``host``."""
+    """Start instance ``index`` of a release, its ports published on ``host`` if ``publish``.
+
+    Unpublished, an instance is reached only on the engine's network, at its
+    container address (the router's way: no docker-proxy process per port).
+    """
     import docker.errors
 
     name = f"{container_prefix(app, release.number)}.{index}"
@@ -59,7 +64,9 @@ def start(
                 init=True,  # signals reach the app, zombies are reaped
                 environment=dict(env),
                 labels={LABEL_APP: app.name, LABEL_RELEASE: str(release.number)},
-                ports={f"{port}/tcp": (host, free_port(host)) for port in image.ports},
+                ports={f"{port}/tcp": (host, free_port(host)) for port in image.ports}
+                if publish
+                else {},
                 restart_policy={"Name": "unless-stopped"},
                 volumes=mounts,
             )
@@ -116,7 +123,12 @@ def ensure_volume(client: Any, app: App, path: str) -> str:
 
 
 def wait_until_answering(
-    containers: list[Any], image: Image, release: Release, deadline: float, timeout: float
+    containers: list[Any],
+    image: Image,
+    release: Release,
+    deadline: float,
+    timeout: float,
+    web_port: int | None = None,
 ) -> None:
     """Return once every container answers on every port; raise DeployFailed if one
     exits or the deadline passes."""
@@ -137,21 +149,32 @@ def wait_until_answering(
             )
         time.sleep(0.05)
     for container in containers:
-        health.verify(release.checks, _address(container), image.ports[0], release.number, deadline)
+        port = web_port or image.ports[0]
+        health.verify(release.checks, _address(container), port, release.number, deadline)
     # Answering once is not enough: an app that crashes right after binding must not win.
     for container in containers:
         container.reload()
         _check_alive(container, release)
 
 
-def placements(container: Any, host: str, image: Image, unit: str) -> list[Placement]:
-    """Where a container's published ports answer on ``host``."""
+def placements(
+    container: Any, host: str, image: Image, unit: str, web_port: int | None = None
+) -> list[Placement]:
+    """Where a container answers: its published ports on ``host``, else its own address.
+
+    :param web_port: the port the router forwards to; the others are marked
+        ``web=False`` (default: the first port).
+    """
+    web = web_port or (image.ports[0] if image.ports else 0)
     ports = container.attrs["NetworkSettings"]["Ports"] or {}
+    address = _address(container)
     found = []
     for port in image.ports:
         bindings = ports.get(f"{port}/tcp") or []
         if bindings:
-            found.append(Placement.http(unit, host, int(bindings[0]["HostPort"])))
+            found.append(Placement.http(unit, host, int(bindings[0]["HostPort"]), port == web))
+        elif address:
+            found.append(Placement.http(unit, address, port, port == web))
     return found
 
 
@@ -199,6 +222,11 @@ def _check_alive(container: Any, release: Release) -> None:
         raise DeployFailed(
             f"release {release.number} exited at once (status {state.get('ExitCode')})"
         )
+
+
+def address(container: Any) -> str:
+    """The container's own address on the engine's network ('' when it has none)."""
+    return _address(container)
 
 
 def _address(container: Any) -> str:

@@ -16,21 +16,28 @@ from nap_local import containers
 
 
 def _instances(client: Any, app: App, release: Release, settings: Settings) -> list[Instance]:
+    from nap_docker.web import web_port
+
     found = []
     for container in containers.release_containers(client, app, release.number):
         ports = container.attrs["NetworkSettings"]["Ports"] or {}
-        host_port = 0
+        host, port = "", 0
         for bindings in ports.values():
             if bindings:
-                host_port = int(bindings[0]["HostPort"])
+                host, port = settings.host, int(bindings[0]["HostPort"])
                 break
+        address = containers.address(container)
+        if not port and address and container.status == "running":
+            # Not published (behind the router): its own address on the engine's network.
+            env = dict(e.split("=", 1) for e in container.attrs["Config"].get("Env") or [])
+            host, port = address, web_port(app, _ports(container), env, settings)
         found.append(
             Instance(
                 name=container.name,
                 release=release.number,
                 state=container.status,
-                host=settings.host if host_port else "",
-                port=host_port,
+                host=host,
+                port=port,
             )
         )
     return found

@@ -3,6 +3,9 @@
 Each release runs as new containers beside the old ones; only once every new
 instance answers are the previous release's containers stopped. If the new
 ones never answer they are removed and the old ones keep serving.
+
+With a router, instances publish no host port (unless ``local.publish_ports``):
+the router reaches them at their container address, on the web port.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from nap_core.templates import render
 from nap_docker.engine import docker_client
 from nap_docker.envfile import env_file, write_env_file
 from nap_docker.volumes import volume_name
+from nap_docker.web import web_port
 from nap_local import containers
 from nap_local.operations import control, destroy, instances, logs
 
@@ -39,9 +43,23 @@ __all__ = [
 ]
 
 
+def publishes(settings: Settings) -> bool:
+    """Whether instances publish host ports: without a router, or if ``local.publish_ports``."""
+    return settings.router == "none" or settings.flag("local.publish_ports")
+
+
+def _with_web_port(image: Image, port: int) -> Image:
+    # An overridden web port that the image does not EXPOSE is still probed and published.
+    return image if port in image.ports else attrs.evolve(image, ports=(*image.ports, port))
+
+
 @hookimpl
-def render_units(app: App, image: Image, release: Release, settings: Settings) -> list[Unit] | None:
+def render_units(
+    app: App, image: Image, release: Release, config: AppConfig, settings: Settings
+) -> list[Unit] | None:
     """A systemd template unit, one instance per replica: the record of what runs."""
+    web = web_port(app, image.ports, {**dict(image.env), **config.environment}, settings)
+    image = _with_web_port(image, web)
     text = render(
         settings,
         NAME,
@@ -52,7 +70,7 @@ def render_units(app: App, image: Image, release: Release, settings: Settings) -
         revision=release.revision,
         container=containers.container_prefix(app, release.number),
         image=image.pinned,
-        ports=image.ports,
+        ports=image.ports if publishes(settings) else (),
         host=settings.host,
         env_file=str(env_file(settings, release)),
         volumes=[(volume_name(app.name, path), path) for path in image.volumes],
@@ -77,14 +95,19 @@ def schedule(
     """
     client = docker_client()
     env = {**dict(image.env), **config.environment}
+    web = web_port(app, image.ports, env, settings)
+    image = _with_web_port(image, web)
+    publish = publishes(settings)
     write_env_file(env_file(settings, release), env)
     timeout = settings.deploy_timeout
     deadline = time.monotonic() + timeout
     started = []
     try:
         for index in range(1, config.replicas + 1):
-            started.append(containers.start(client, app, image, release, index, env, settings.host))
-        containers.wait_until_answering(started, image, release, deadline, timeout)
+            started.append(
+                containers.start(client, app, image, release, index, env, settings.host, publish)
+            )
+        containers.wait_until_answering(started, image, release, deadline, timeout, web)
     except DeployFailed as exc:
         for container in started:
             for line in containers.last_log_lines(container):
@@ -99,7 +122,7 @@ def schedule(
         placement
         for index, container in enumerate(started, start=1)
         for placement in containers.placements(
-            container, settings.host, image, containers.unit_name(app, release.number, index)
+            container, settings.host, image, containers.unit_name(app, release.number, index), web
         )
     ]
     return found
@@ -138,10 +161,16 @@ def is_current(
         index = container.name.rsplit(".", 1)[-1]
         unit = containers.unit_name(app, last.number, int(index) if index.isdigit() else None)
         image = Image(app=app, id="", tag="", ports=_container_ports(container))
-        found.extend(containers.placements(container, settings.host, image, unit))
+        web = web_port(app, image.ports, _container_env(container), settings)
+        found.extend(containers.placements(container, settings.host, image, unit, web))
     if not found and ports:
         return None
     return attrs.evolve(last, placements=tuple(found))
+
+
+def _container_env(container: object) -> dict[str, str]:
+    env = container.attrs["Config"].get("Env") or []  # type: ignore[attr-defined]
+    return dict(item.split("=", 1) for item in env if "=" in item)
 
 
 def _container_ports(container: object) -> tuple[int, ...]:

@@ -1,0 +1,166 @@
+"""The routing table, built from nap.db and handed whole to the router.
+
+Every change (a release becoming current, a domain or certificate added or
+removed, an app destroyed) renders the whole table again and calls the
+``apply_routes`` hook, so the router never holds state that nap.db does not.
+A router that cannot be updated never fails a deploy: the instances run, and
+the user is told what to run once the router is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+
+from nap_core.config import Settings
+from nap_core.domains import app_domains, certificate
+from nap_core.errors import NapError, RouterUnavailable
+from nap_core.locks import take
+from nap_core.model import App, Instance, Placement, Release
+from nap_core.output import Output
+from nap_core.plugins import PluginManager
+from nap_core.route import Route, Upstream
+from nap_core.state import State
+
+#: What to run once the router is fixed.
+RELOAD = "nap router reload"
+
+
+def enabled(settings: Settings) -> bool:
+    """Whether a router is configured (``router`` is not ``none``)."""
+    return settings.router != "none"
+
+
+def routes(state: State, settings: Settings) -> tuple[Route, ...]:
+    """The whole routing table: one route per app that has a current release."""
+    acme = bool(settings.get("router.acme_email"))
+    redirect = settings.flag("router.https_redirect")
+    found = []
+    for row in state.apps():
+        app = App(row["name"])
+        release = state.current(app)
+        if release is None:
+            continue
+        upstreams = tuple(
+            dict.fromkeys(Upstream(p.host, p.port) for p in release.placements if p.web)
+        )
+        found.append(
+            Route(
+                app=app.name,
+                domains=app_domains(state, app, settings),
+                upstreams=upstreams,
+                certificate=certificate(state, app),
+                acme=acme,
+                https_redirect=redirect,
+                health_check=release.checks.checks[0] if release.checks.checks else None,
+            )
+        )
+    return tuple(found)
+
+
+def urls(route: Route, settings: Settings) -> tuple[str, ...]:
+    """The addresses an app answers at: ``https://`` for its domains with a certificate."""
+    http_port = int(settings.number("router.http_port"))
+    https_port = int(settings.number("router.https_port"))
+    secure = set(route.tls_domains())
+    found = []
+    for domain in route.domains:
+        if domain in secure:
+            found.append(f"https://{domain}" + ("" if https_port == 443 else f":{https_port}"))
+        else:
+            found.append(f"http://{domain}" + ("" if http_port == 80 else f":{http_port}"))
+    return tuple(found)
+
+
+def apply(state: State, settings: Settings, pm: PluginManager) -> tuple[Route, ...]:
+    """Hand the whole table to the router, one writer at a time.
+
+    :raise RouterUnavailable: the router could not be started or updated.
+    """
+    fd = take(settings.home / "locks" / "router.lock")
+    try:
+        table = routes(state, settings)
+        pm.hook.apply_routes(routes=table, settings=settings)
+        return table
+    finally:
+        os.close(fd)
+
+
+def serve(
+    state: State, release: Release, settings: Settings, pm: PluginManager, output: Output
+) -> Release:
+    """Route to ``release`` (now current): ``release`` with the app's stable URLs."""
+    return attrs.evolve(release, urls=update(state, release.app, settings, pm, output))
+
+
+def update(
+    state: State, app: App, settings: Settings, pm: PluginManager, output: Output
+) -> tuple[str, ...]:
+    """Apply the table after a change to ``app``; return the app's stable URLs.
+
+    Never raises for a router that is down: the apps still run, so the change
+    stands, and ``output`` says what to run once the router is fixed.
+    """
+    if not enabled(settings):
+        return ()
+    try:
+        table = apply(state, settings, pm)
+    except RouterUnavailable as exc:
+        output.line(f"warning: the router could not be updated: {exc}")
+        output.line(f"warning: the instances below serve; once it is fixed, run `{RELOAD}`")
+        return ()
+    return next((urls(route, settings) for route in table if route.app == app.name), ())
+
+
+def follow_instances(state: State, release: Release, instances: list[Instance]) -> bool:
+    """Store where a release's running instances answer now, if that moved; True if it did.
+
+    Instances reached at their container address (behind the router) may get a
+    new one when they are started again (``nap start``, an engine restart).
+    """
+    now = [
+        Placement.http(i.name, i.host, i.port) for i in instances if i.state == "running" and i.url
+    ]
+    before = {(p.host, p.port) for p in release.placements if p.web}
+    if not now or {(p.host, p.port) for p in now} == before:
+        return False
+    state.update_placements(attrs.evolve(release, placements=tuple(now)))
+    return True
+
+
+def _follow_every_app(state: State, settings: Settings, pm: PluginManager) -> None:
+    # After a restart of the machine, containers may have come back on new addresses.
+    for row in state.apps():
+        release = state.current(App(row["name"]))
+        if release is None or release.scheduler != settings.scheduler:
+            continue
+        try:
+            found = pm.hook.instances(app=release.app, release=release, settings=settings)
+        except NapError:
+            continue  # the scheduler cannot say: keep what nap.db says
+        if found:
+            follow_instances(state, release, list(found))
+
+
+def revive(settings: Settings) -> bool:
+    """Start a router that died and give it every route again; True if it had to.
+
+    Run before every ``nap`` command, so a router killed (or a machine
+    restarted) comes back at the next command with the whole table.
+    """
+    if not enabled(settings):
+        return False
+    from nap_core.plugins import plugin_manager, router_manager
+
+    status = router_manager(settings).hook.router_status(settings=settings)
+    if status is None or status.running:
+        return False
+    pm = plugin_manager(settings.environ, settings=settings)
+    state = State(settings.home)
+    try:
+        _follow_every_app(state, settings, pm)
+        apply(state, settings, pm)
+    finally:
+        state.close()
+    return True
