@@ -28,13 +28,6 @@ from nap_docker.probe import answers
 pytestmark = pytest.mark.swarm
 
 
-@pytest.fixture(scope="session")
-def lab(docker_engine: Any) -> Iterator[swarm_lab.Lab]:
-    """The running lab (the host's engine must run too: it builds and pushes)."""
-    with swarm_lab.running_lab() as running:
-        yield running
-
-
 @pytest.fixture
 def swarm_nap(nap: Nap, lab: swarm_lab.Lab) -> Nap:
     """`nap` pointed at the lab."""

@@ -19,6 +19,7 @@ from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Un
 from nap_core.output import Output
 from nap_core.templates import render
 from nap_docker.envfile import env_file, write_env_file
+from nap_docker.web import web_port
 from nap_swarm import options, rollout, tasks
 from nap_swarm.manager import Manager
 from nap_swarm.operations import control, destroy, instances, logs, retire
@@ -143,7 +144,8 @@ def schedule(
         if isinstance(exc, DeployFailed):
             raise DeployFailed(f"{exc}; {still}") from exc
         raise
-    return [placement for task in up for placement in task.placements()]
+    web = web_port(app, image.ports, dict(service.env), settings)
+    return [placement for task in up for placement in task.placements(web)]
 
 
 def _recover(
@@ -198,4 +200,6 @@ def is_current(
     up = [t for t in tasks.serving(tasks.read(manager, found), last.number) if t.answers()]
     if len(up) < config.replicas:
         return None
-    return attrs.evolve(last, placements=tuple(p for t in up for p in t.placements()))
+    targets = tuple(target for target, _ in up[0].ports) if up else ()
+    web = web_port(app, targets, config.environment, settings)
+    return attrs.evolve(last, placements=tuple(p for t in up for p in t.placements(web)))

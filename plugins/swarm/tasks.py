@@ -41,9 +41,13 @@ class Task:
         """Every published port accepts a TCP connection on the task's node."""
         return bool(self.ports) and all(answers(self.address, port) for _, port in self.ports)
 
-    def placements(self) -> list[Placement]:
-        """Where this task answers."""
-        return [Placement.http(self.name, self.address, port) for _, port in self.ports]
+    def placements(self, web_port: int | None = None) -> list[Placement]:
+        """Where this task answers; the router uses those of ``web_port`` (default: the first)."""
+        web = web_port or (self.ports[0][0] if self.ports else 0)
+        return [
+            Placement.http(self.name, self.address, published, target == web)
+            for target, published in self.ports
+        ]
 
     def instance(self) -> Instance:
         """The day-2 view of this task."""
