@@ -5,10 +5,12 @@
 #   - a private sshd on a loopback port (the host's own sshd is left alone)
 #   - a new client key, added with `nap keys add`
 #   - a busybox web app in a fresh git work tree, `git push nap master`
-#   - prints the push's output and the app's answer
+#   - prints the push's output and the app's answer at its stable router address
+#     (http://APP.localhost: nap starts Caddy in front of every app) and at its instance
 # Run as root: bash scripts/demo.sh
 # Settings: DEMO_PORT (2222), DEMO_APP (hello), NAP_VENV (/opt/nap/venv),
-#           NAP_HOME (/var/lib/nap), NAP_AUTHORIZED_KEYS (~nap/.ssh/authorized_keys).
+#           NAP_HOME (/var/lib/nap), NAP_AUTHORIZED_KEYS (~nap/.ssh/authorized_keys),
+#           NAP_ROUTER (caddy), NAP_ROUTER_HTTP_PORT (80), NAP_ROUTER_HTTPS_PORT (443).
 # The app keeps running afterwards; the sshd, the key and the work tree are removed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,7 +63,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 AllowUsers nap
 # The forced command is \`nap shell\`: put this install's nap first on the PATH.
-SetEnv PATH=$VENV/bin:/usr/local/bin:/usr/bin:/bin${NAP_HOME:+ NAP_HOME=$NAP_HOME}
+SetEnv PATH=$VENV/bin:/usr/local/bin:/usr/bin:/bin${NAP_HOME:+ NAP_HOME=$NAP_HOME}${NAP_ROUTER:+ NAP_ROUTER=$NAP_ROUTER}${NAP_ROUTER_HTTP_PORT:+ NAP_ROUTER_HTTP_PORT=$NAP_ROUTER_HTTP_PORT}${NAP_ROUTER_HTTPS_PORT:+ NAP_ROUTER_HTTPS_PORT=$NAP_ROUTER_HTTPS_PORT}
 EOF
 mkdir -p /run/sshd  # privilege separation directory; systemd would make it
 /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log"
@@ -89,11 +91,18 @@ git remote add nap "nap@127.0.0.1:$APP"
 echo "-----> git push nap master"
 export GIT_SSH_COMMAND="ssh -i $WORK/client -p $PORT -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 git push nap master 2>&1 | tee "$WORK/push.log"
-URL=$(grep '^remote: ' "$WORK/push.log" | tail -1 | awk '{print $2}')
+# The push's last lines: the app's stable address(es) at the router first, then its instances.
+URLS=$(sed -n '/^remote: =====> /,$p' "$WORK/push.log" | grep -E '^remote: +https?://' | awk '{print $2}')
+URL=$(echo "$URLS" | head -1)
+INSTANCE=$(echo "$URLS" | tail -1)
 case "$URL" in
-  http://*) ;;
+  http://*|https://*) ;;
   *) echo "error: the push did not name a URL; see the output above" >&2; exit 1 ;;
 esac
 
 echo "-----> $URL answers:"
 curl -sf "$URL"
+if [ "$INSTANCE" != "$URL" ]; then
+  echo "-----> and so does its instance, $INSTANCE:"
+  curl -sf "$INSTANCE"
+fi
