@@ -122,6 +122,6 @@ def test_a_local_deploy_registers_no_swarm_hook(tmp_path: Path) -> None:
     local = Settings.load({"NAP_HOME": str(tmp_path), "NAP_SCHEDULER": "local"})
     pm = plugin_manager(settings=local)
 
-    assert pm.active == {"scheduler": "local"}
+    assert pm.active == {"scheduler": "local", "router": "caddy"}  # the default router
     assert pm.get_plugin("swarm") is None and pm.get_plugin("fleet") is None
     assert {impl.plugin_name for impl in pm.hook.render_units.get_hookimpls()} == {"local"}
