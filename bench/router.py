@@ -135,7 +135,8 @@ def containers_of(names: list[str]) -> list[dict[str, Any]]:
     engine = docker.from_env(version="auto")
     found = []
     for name in names:
-        for c in engine.containers.list(filters={"label": f"nap.app={name}"}):
+        listed = engine.containers.list(filters={"label": f"nap.app={name}"})
+        for c in sorted(listed, key=lambda c: int(c.labels.get("nap.release", "0"))):
             found.append(
                 {"id": c.id, "ip": c.attrs["NetworkSettings"]["IPAddress"], "name": c.name}
             )
@@ -209,7 +210,7 @@ def main() -> None:
         during = wrk_figures(keepalive.communicate(timeout=60)[0])
 
         # (b) throughput, router vs straight to the container, same app, same run.
-        [container] = containers_of([name])
+        container = containers_of([name])[-1]  # the current release (its old one may drain)
         routed = wrk_figures(
             wrk(f"http://127.0.0.1:{http_port}/", args.seconds, host).communicate()[0]
         )
