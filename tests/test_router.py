@@ -216,3 +216,28 @@ def test_a_destroyed_app_leaves_the_router(
     assert get(router.http_port, f"{rapp2}.localhost") == (200, "hello 1")
     # Its domain is free again.
     nap("domains", "add", rapp2, "gone.example.test", check=True)
+
+
+def test_the_web_port_is_the_first_expose_unless_the_app_names_another(
+    router: RouterHome, sample_app: SampleApp, rapp: str
+) -> None:
+    sample_app.write("other/index.html", "the other port")
+    sample_app.write(
+        "Dockerfile",
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\nCOPY other /other\n"
+        "EXPOSE 8080 9090\n"
+        'CMD ["/bin/busybox", "sh", "-c", "/bin/busybox httpd -p 9090 -h /other;'
+        ' exec /bin/busybox httpd -f -p 8080 -h /www"]\n',
+    )
+    sample_app.commit("two ports")
+    first = router.nap.deploy_json(rapp, sample_app.path)
+    assert get(router.http_port, f"{rapp}.localhost") == (200, "hello 1")
+    assert [(p["port"], p.get("web", True)) for p in first["placements"]] == [
+        (8080, True),
+        (9090, False),
+    ]
+
+    override = {f"NAP_APPS_{rapp.upper()}_WEB_PORT": "9090"}
+    router.nap("config", "set", rapp, "CHANGED=1", check=True, **override)
+
+    assert get(router.http_port, f"{rapp}.localhost") == (200, "the other port")
