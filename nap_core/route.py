@@ -73,9 +73,18 @@ class Route:
     health_check: Check | None = None
 
     def tls_domains(self) -> tuple[str, ...]:
-        """The domains served over HTTPS: covered by the certificate, or by ACME."""
+        """The domains served over HTTPS: covered by the certificate, or by ACME (which
+        no CA does for ``.localhost`` names, RFC 6761: those stay plain HTTP)."""
         cert = self.certificate
-        return tuple(d for d in self.domains if self.acme or (cert is not None and cert.covers(d)))
+        return tuple(
+            d
+            for d in self.domains
+            if (cert is not None and cert.covers(d)) or (self.acme and not _local(d))
+        )
+
+
+def _local(domain: str) -> bool:
+    return domain == "localhost" or domain.endswith(".localhost")
 
 
 @attrs.frozen

@@ -112,3 +112,14 @@ def test_valid_domains(domain: str) -> None:
 def test_invalid_domains_are_refused(domain: str) -> None:
     with pytest.raises(NapError, match="invalid domain"):
         check_domain(domain)
+
+
+def test_acme_leaves_localhost_names_on_plain_http(tmp_path: Path) -> None:
+    route = Route("a", ("a.localhost", "shop.example.com"), (Upstream("10.0.0.1", 80),), acme=True)
+
+    assert route.tls_domains() == ("shop.example.com",)
+    config = render((route,), settings(tmp_path, NAP_ROUTER_ACME_EMAIL="ops@example.com"),
+                    "unix//s", "/d")  # fmt: skip
+    assert servers(config)["http"]["routes"][0]["match"] == [{"host": ["a.localhost"]}]
+    [policy] = config["apps"]["tls"]["automation"]["policies"]
+    assert policy["subjects"] == ["shop.example.com"]
