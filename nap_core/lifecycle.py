@@ -205,6 +205,7 @@ def recover(
         return
     output.step(f"Cleaning up after the deploy of release {dead[-1].number}, which died")
     pm.hook.retire(app=app, keep=state.current(app), settings=settings, output=output)
+    routing.update(state, app, settings, pm, output)  # it may have died before the switch
     for release in dead:
         if release.image is not None:
             pm.hook.unpublish(image=release.image, settings=settings, output=output)
