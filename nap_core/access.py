@@ -171,7 +171,15 @@ class _transaction:
 
 #: Commands that need an admin, as command paths.
 ADMIN_COMMANDS = frozenset(
-    {("apps", "destroy"), ("acl", "add"), ("acl", "remove"), ("acl", "list")}
+    {
+        ("apps", "destroy"),
+        ("acl", "add"),
+        ("acl", "remove"),
+        ("acl", "list"),
+        # A host name is the whole server's: a user key must not claim one for its app.
+        ("domains", "add"),
+        ("domains", "remove"),
+    }
 )
 #: Commands any key may run: what they show is filtered (``apps``) or not an app's.
 OPEN_COMMANDS = frozenset({("apps",), ("plugins", "list"), ("help",)})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,3 +65,21 @@ def test_a_push_over_ssh_answers_at_the_router_and_domains_work_over_ssh(
     removed = server.ssh("domains", "remove", rapp, "www.example.test")
     assert removed.returncode == 0, removed.stderr
     assert get(port, "www.example.test")[0] == 404
+
+
+def test_only_an_admin_key_adds_domains_over_ssh(
+    routed_server: SshServer, sample_app: SampleApp, rapp: str
+) -> None:
+    server = routed_server
+    assert push(server, sample_app, rapp, "master").returncode == 0
+    bob = server.base / "bob"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(bob)], check=True)
+    assert server.nap("keys", "add", "bob", f"{bob}.pub").returncode == 0
+    assert server.nap("acl", "add", rapp, "bob").returncode == 0
+
+    listed = server.ssh("domains", "list", rapp, key=bob)
+    refused = server.ssh("domains", "add", rapp, "www.example.test", key=bob)
+
+    assert listed.returncode == 0 and listed.stdout.split() == [f"{rapp}.localhost"]
+    assert refused.returncode != 0 and refused.stderr.startswith("error: ")
+    assert server.ssh("domains", "list", rapp).stdout.split() == [f"{rapp}.localhost"]
