@@ -55,10 +55,11 @@ def _with_web_port(image: Image, port: int) -> Image:
 
 @hookimpl
 def render_units(
-    app: App, image: Image, release: Release, config: AppConfig, settings: Settings
+    app: App, image: Image, release: Release, settings: Settings, config: AppConfig | None = None
 ) -> list[Unit] | None:
     """A systemd template unit, one instance per replica: the record of what runs."""
-    web = web_port(app, image.ports, {**dict(image.env), **config.environment}, settings)
+    env = {**dict(image.env), **(config.environment if config else {})}
+    web = web_port(app, image.ports, env, settings)
     image = _with_web_port(image, web)
     text = render(
         settings,
