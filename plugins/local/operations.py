@@ -11,7 +11,9 @@ from nap_core.errors import NapError
 from nap_core.hookimpl import hookimpl
 from nap_core.model import Action, App, Image, Instance, Release
 from nap_core.output import Output
+from nap_core.proctable import WEB
 from nap_docker.engine import docker_client
+from nap_docker.oneoff import LABEL_ONEOFF
 from nap_local import containers
 
 
@@ -31,6 +33,8 @@ def _instances(client: Any, app: App, release: Release, settings: Settings) -> l
                 state=container.status,
                 host=settings.host if host_port else "",
                 port=host_port,
+                process=containers.process_of(container),
+                restarts=int(container.attrs.get("RestartCount", 0)),
             )
         )
     return found
@@ -96,19 +100,21 @@ def control(
             container.start()
         else:
             container.restart(timeout=timeout)
-    if action is not Action.STOP:
-        ports = _ports(found[0])
+    web = [c for c in found if containers.process_of(c) == WEB]
+    if action is not Action.STOP and web:
+        ports = _ports(web[0])
         image = Image(app=app, id="", tag="", ports=ports)
         deadline = time.monotonic() + settings.deploy_timeout
-        containers.wait_until_answering(found, image, release, deadline, settings.deploy_timeout)
+        containers.wait_until_answering(web, image, release, deadline, settings.deploy_timeout)
     return _instances(client, app, release, settings)
 
 
 @hookimpl
 def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
-    """Remove every container of the app and, if asked, its volumes."""
+    """Remove every container of the app, one-offs included, and, if asked, its volumes."""
     client = docker_client()
-    found = containers.release_containers(client, app)
+    oneoffs = client.containers.list(all=True, filters={"label": f"{LABEL_ONEOFF}={app.name}"})
+    found = containers.release_containers(client, app) + oneoffs
     if found:
         output.line(f"removing {', '.join(c.name for c in found)}")
     containers.remove(found, output)
