@@ -200,7 +200,7 @@ def app_of(path: tuple[str, ...], params: dict[str, object]) -> str | None:
     """The app a command's parsed ``params`` name (``ps`` takes ``APP`` or ``scale APP N``)."""
     if path == ("ps",):
         args = list(params.get("args") or ())  # type: ignore[call-overload]
-        words = args[1:] if args[:1] == ["scale"] and len(args) == 3 else args
+        words = args[1:] if args[:1] == ["scale"] and len(args) >= 3 else args
         return str(words[0]) if words else None
     app = params.get("app")
     return str(app) if app is not None else None

@@ -11,10 +11,33 @@ import attrs
 
 @attrs.frozen
 class Check:
-    """One health check: GET ``path`` must answer 2xx/3xx and contain ``content``."""
+    """One health check: GET ``path`` must answer 2xx/3xx and contain ``content``.
+
+    The other fields are app.json's per-check settings; ``None`` takes the
+    :class:`HealthChecks` value (CHECKS has only those). ``wait`` is the pause
+    between attempts, ``initial_delay`` the pause before the first.
+    """
 
     path: str
     content: str = ""
+    attempts: int | None = None
+    timeout: float | None = None
+    wait: float | None = None
+    initial_delay: float = 0.0
+
+    def to_list(self) -> list[Any]:
+        """The stored form: ``[path, content]``, plus the settings app.json gave."""
+        extra = {
+            k: v
+            for k, v in attrs.asdict(self).items()
+            if k not in ("path", "content") and v not in (None, 0.0)
+        }
+        return [self.path, self.content, extra] if extra else [self.path, self.content]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> Check:
+        """The inverse of :meth:`to_list`."""
+        return cls(data[0], data[1], **(data[2] if len(data) > 2 else {}))
 
 
 @attrs.frozen
@@ -34,7 +57,7 @@ class HealthChecks:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form, stored with the release."""
         return {
-            "checks": [[c.path, c.content] for c in self.checks],
+            "checks": [c.to_list() for c in self.checks],
             "wait": self.wait,
             "timeout": self.timeout,
             "attempts": self.attempts,
@@ -44,7 +67,7 @@ class HealthChecks:
     def from_dict(cls, data: Mapping[str, Any]) -> HealthChecks:
         """The inverse of :meth:`to_dict`."""
         return cls(
-            checks=tuple(Check(path, content) for path, content in data.get("checks", ())),
+            checks=tuple(Check.from_list(c) for c in data.get("checks", ())),
             wait=float(data.get("wait", 0.0)),
             timeout=float(data.get("timeout", 5.0)),
             attempts=int(data.get("attempts", 5)),

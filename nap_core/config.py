@@ -31,6 +31,8 @@ DEFAULTS: dict[str, str] = {
     "keep_releases": "5",
     "stop_timeout": "10",
     "replicas": "1",
+    "release_timeout": "300",
+    "run_timeout": "3600",
     "max_ports": "16",
     "max_push_size": str(512 << 20),
     "max_tree_size": str(1 << 30),

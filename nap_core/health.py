@@ -156,31 +156,37 @@ def verify(
     if not checks.checks:
         return
     if deadline is None:
-        deadline = (
-            time.monotonic()
-            + checks.wait
-            + len(checks.checks) * checks.attempts * (checks.timeout + 1)
-        )
+        deadline = time.monotonic() + checks.wait + sum(_longest(checks, c) for c in checks.checks)
     _sleep_until(min(time.monotonic() + checks.wait, deadline))
     for check in checks.checks:
+        attempts = check.attempts or checks.attempts
+        timeout = check.timeout or checks.timeout
+        pause = 1.0 if check.wait is None else check.wait
+        _sleep_until(min(time.monotonic() + check.initial_delay, deadline))
         reason = None
-        for attempt in range(checks.attempts):
+        for attempt in range(attempts):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DeployFailed(
                     f"release {release} did not pass its health checks before the deploy "
                     f"deadline (deploy_timeout){': ' + reason if reason else ''}"
                 )
-            reason = probe(check, host, port, min(checks.timeout, remaining))
+            reason = probe(check, host, port, min(timeout, remaining))
             if reason is None:
                 break
-            if attempt + 1 < checks.attempts:
-                _sleep_until(min(time.monotonic() + 1, deadline))
+            if attempt + 1 < attempts:
+                _sleep_until(min(time.monotonic() + pause, deadline))
         if reason is not None:
             raise DeployFailed(
-                f"release {release} failed its health check after {checks.attempts} attempts: "
-                f"{reason}"
+                f"release {release} failed its health check after {attempts} attempts: {reason}"
             )
+
+
+def _longest(checks: HealthChecks, check: Check) -> float:
+    """How long ``check`` may take at most, with its own settings or the file's."""
+    attempts = check.attempts or checks.attempts
+    pause = 1.0 if check.wait is None else check.wait
+    return check.initial_delay + attempts * ((check.timeout or checks.timeout) + pause)
 
 
 def _sleep_until(when: float) -> None:

@@ -24,9 +24,11 @@ from nap_core import drain, routing
 from nap_core.cleanup import prune
 from nap_core.config import Settings
 from nap_core.errors import NapError, NoScheduler
-from nap_core.model import App, AppConfig, HealthChecks, Image, Release, Source, Unit
+from nap_core.model import App, AppConfig, HealthChecks, Image, ProcessTable, Release, Source, Unit
 from nap_core.output import Output, TeeOutput
+from nap_core.phases import after_switch, before_start
 from nap_core.plugins import PluginManager
+from nap_core.scale import app_config as app_config
 from nap_core.state import Change, State
 
 
@@ -50,6 +52,7 @@ def draft(
     settings: Settings,
     checks: HealthChecks,
     image: Image | None = None,
+    processes: ProcessTable | None = None,
 ) -> Release:
     """The release to make of this content, before the state numbers it."""
     return Release(
@@ -61,6 +64,7 @@ def draft(
         scheduler=settings.scheduler,
         image=image,
         checks=checks,
+        processes=processes or ProcessTable(),
     )
 
 
@@ -71,30 +75,6 @@ def build_log(settings: Settings, release: Release, output: Output) -> Iterator[
     release_dir.mkdir(parents=True, exist_ok=True)
     with (release_dir / "build.log").open("w") as log:
         yield TeeOutput(output, log)
-
-
-def app_config(
-    state: State, app: App, settings: Settings, change: Change | None = None
-) -> AppConfig:
-    """The app's configuration: its config vars and how many instances run,
-    with ``change`` applied.
-
-    Replicas: what ``nap ps scale`` set, else ``[apps.APP] replicas`` in nap.toml
-    (``NAP_APPS_APP_REPLICAS``), else ``replicas`` (``NAP_REPLICAS``), else 1.
-    """
-    env = state.config(app) if change is None or change.env is None else dict(change.env)
-    replicas = change.replicas if change is not None else None
-    if replicas is None:
-        replicas = state.replicas(app)
-    if replicas is None:
-        value = settings.get(f"apps.{app.name}.replicas") or settings.get("replicas") or "1"
-        try:
-            replicas = int(value)
-        except ValueError:
-            raise NapError(f"replicas must be a whole number, not {value!r}") from None
-        if replicas < 1:
-            raise NapError(f"replicas must be at least 1, not {replicas}")
-    return AppConfig.from_mapping(env, replicas)
 
 
 def same_content(
@@ -122,11 +102,18 @@ def roll_out(
     settings: Settings,
     pm: PluginManager,
     output: Output,
+    phases: bool = False,
 ) -> Release:
     """Render the release's units, write them down and have the scheduler run them.
 
+    With ``phases``, app.json's predeploy script and then the Procfile's release
+    command run first, each once in a one-off container of the new image: before
+    any new process starts, and a failure fails the release.
+
     Returns the release with its image, units and placements, *succeeded*.
     """
+    if phases:
+        before_start(release, image, config, previous, settings, pm, output)
     units = pm.hook.render_units(
         app=release.app,
         image=image,
@@ -234,9 +221,12 @@ def release_again(
     pm: PluginManager,
     output: Output,
     why: str,
+    phases: bool = False,
 ) -> Release:
     """Make a new release of ``base``'s image with the app's config and ``change``,
-    roll it out, and report it. Call under the app's locks.
+    roll it out, and report it. Call under the app's locks. With ``phases`` (a
+    config change, as on Heroku), the release command and app.json's scripts run
+    as in a deploy; a rollback or a scale runs none of them.
 
     If it fails, the release that served keeps serving and ``change`` is not made.
     """
@@ -246,14 +236,20 @@ def release_again(
             f"the image of release {base.number} is gone (image clean-up keeps the last "
             f"{settings.get('keep_releases')} releases): push revision {base.revision[:12]} again"
         )
-    config = app_config(state, app, settings, change)
+    config = app_config(state, app, settings, change, base.processes)
     previous = state.current(app)
-    again = draft(app, base.revision, base.tree, config, settings, base.checks, base.image)
+    again = draft(
+        app, base.revision, base.tree, config, settings, base.checks, base.image, base.processes
+    )
     release = begin(state, again, config, change)
     output.step(f"{why}: release {release.number} of {app.name}, image of release {base.number}")
     with state.failing(release):
-        release = roll_out(state, release, base.image, config, previous, settings, pm, output)
+        release = roll_out(
+            state, release, base.image, config, previous, settings, pm, output, phases
+        )
     release = conclude(state, release, change, settings, pm, output)
+    if phases:
+        after_switch(release, config, settings, pm, output)
     pm.hook.report(release=release, current=False, output=output)
     return release
 

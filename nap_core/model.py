@@ -6,7 +6,6 @@ with :func:`attrs.evolve`, never mutates its arguments.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from collections.abc import Mapping
@@ -19,6 +18,11 @@ import attrs
 from nap_core.checks import Check as Check
 from nap_core.checks import HealthChecks as HealthChecks
 from nap_core.names import check_app_name, check_config_key
+from nap_core.placement import Action as Action
+from nap_core.placement import Instance as Instance
+from nap_core.placement import Placement as Placement
+from nap_core.proctable import Process as Process
+from nap_core.proctable import ProcessTable as ProcessTable
 from nap_core.tree import Tree as Tree  # re-exported: hooks get it with the other values
 
 
@@ -78,21 +82,26 @@ class AppConfig:
 
     env: tuple[tuple[str, str], ...] = ()
     replicas: int = 1
+    #: How many instances of each process type other than web run (web: ``replicas``).
+    formation: tuple[tuple[str, int], ...] = ()
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], replicas: int = 1) -> AppConfig:
+    def from_mapping(
+        cls, env: Mapping[str, str], replicas: int = 1, formation: Mapping[str, int] | None = None
+    ) -> AppConfig:
         """Build a config from a mapping, keys and values checked, sorted by key."""
         from nap_core.values import check_config_value
 
-        return cls(
-            tuple(
-                sorted(
-                    (check_config_key(k), check_config_value(v, f"the value of config var {k}"))
-                    for k, v in env.items()
-                )
-            ),
-            replicas,
+        others = tuple(sorted((k, v) for k, v in (formation or {}).items() if k != "web"))
+        pairs = (
+            (check_config_key(k), check_config_value(v, f"the value of config var {k}"))
+            for k, v in env.items()
         )
+        return cls(tuple(sorted(pairs)), replicas, others)
+
+    def scale(self, process: str) -> int:
+        """How many instances of ``process`` run: ``replicas`` for web, else its formation."""
+        return self.replicas if process == "web" else dict(self.formation).get(process, 0)
 
     @property
     def environment(self) -> dict[str, str]:
@@ -102,7 +111,11 @@ class AppConfig:
     @property
     def digest(self) -> str:
         """A short hash of everything that changes how the release runs."""
-        data = json.dumps({"env": self.env, "replicas": self.replicas}, sort_keys=True)
+        content: dict[str, Any] = {"env": self.env, "replicas": self.replicas}
+        if any(count for _, count in self.formation):
+            # Only then: the digest of a web-only app is what it was before process types.
+            content["formation"] = [list(p) for p in self.formation if p[1]]
+        data = json.dumps(content, sort_keys=True)
         return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
@@ -177,63 +190,6 @@ class Unit:
 
 
 @attrs.frozen
-class Placement:
-    """Where one instance of a release runs and answers; the router sends requests
-    only to ``web`` placements (an instance's other ports are not)."""
-
-    unit: str
-    host: str
-    port: int
-    url: str
-    web: bool = True
-
-    @classmethod
-    def http(cls, unit: str, host: str, port: int, web: bool = True) -> Placement:
-        """A placement reached over HTTP at ``host:port``."""
-        return cls(unit=unit, host=host, port=port, url=f"http://{host}:{port}", web=web)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of the interface contract (``web`` only when false)."""
-        found = {"host": self.host, "port": self.port, "url": self.url, "unit": self.unit}
-        return found if self.web else {**found, "web": False}
-
-
-class Action(enum.StrEnum):
-    """What ``nap stop``, ``nap start`` and ``nap restart`` ask of a scheduler."""
-
-    STOP = "stop"
-    START = "start"
-    RESTART = "restart"
-
-
-@attrs.frozen
-class Instance:
-    """One running (or stopped) instance of an app, as its scheduler sees it now."""
-
-    name: str
-    release: int
-    state: str
-    host: str = ""
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        """``http://HOST:PORT`` when the instance is published, else ''."""
-        return f"http://{self.host}:{self.port}" if self.host and self.port else ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``nap ps --json``."""
-        return {
-            "name": self.name,
-            "release": self.release,
-            "state": self.state,
-            "host": self.host,
-            "port": self.port,
-            "url": self.url,
-        }
-
-
-@attrs.frozen
 class Release:
     """A numbered release of an app: one revision, one image, one config.
 
@@ -256,6 +212,8 @@ class Release:
     checks: HealthChecks = attrs.field(factory=HealthChecks)
     config_version: int = 0
     pruned: bool = False
+    #: The process types it runs, its release command, app.json's scripts and formation.
+    processes: ProcessTable = attrs.field(factory=ProcessTable)
     #: While deploying: ``processes.identity()`` of the process deploying it.
     deployer: str = ""
     #: The app's stable addresses at the router, once this release serves there.

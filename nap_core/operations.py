@@ -24,6 +24,8 @@ from nap_core.model import Action, App, Instance, Release
 from nap_core.names import check_config_key
 from nap_core.output import Output
 from nap_core.plugins import PluginManager
+from nap_core.procfile import check_type_name
+from nap_core.proctable import WEB
 from nap_core.state import Change, State
 from nap_core.values import check_config_value
 
@@ -162,7 +164,7 @@ class Operations:
             env.update(set_vars or {})
             for key in unset or []:
                 env.pop(key)
-            return self._again(state, app, Change(env=env), "Config changed")
+            return self._again(state, app, Change(env=env), "Config changed", phases=True)
 
     def rollback(self, name: str, number: int | None) -> Release:
         """Run release ``number`` (default: the one before the current) again: its
@@ -189,12 +191,52 @@ class Operations:
                 f"Rolling back to {number}",
             )  # fmt: skip
 
-    def scale(self, name: str, replicas: int) -> Release | None:
-        """Set the app's replicas and roll out a release that runs that many."""
-        if not 0 <= replicas <= MAX_REPLICAS:
-            raise NapError(f"replicas must be between 0 and {MAX_REPLICAS}, not {replicas}")
+    def scale(self, name: str, counts: int | Mapping[str, int]) -> Release | None:
+        """Set how many instances of each process type run (a number: web's) and
+        roll out a release that runs that many. Types not named keep their scale."""
+        wanted = {WEB: counts} if isinstance(counts, int) else dict(counts)
+        for process, count in wanted.items():
+            check_type_name(process)
+            if not 0 <= count <= MAX_REPLICAS:
+                raise NapError(
+                    f"{process} must be scaled to between 0 and {MAX_REPLICAS}, not {count}"
+                )
         with self.app(name, locked=True) as (state, app):
-            return self._again(state, app, Change(replicas=replicas), f"Scaling to {replicas}")
+            current = state.current(app)
+            known = current.processes.names if current else tuple(wanted)
+            unknown = [process for process in wanted if process not in known]
+            if unknown:
+                raise NapError(
+                    f"{app.name} has no process type {unknown[0]}: its Procfile has "
+                    f"{', '.join(known)}"
+                )
+            others = {k: v for k, v in wanted.items() if k != WEB}
+            change = Change(replicas=wanted.get(WEB), formation=others or None)
+            why = "Scaling " + " ".join(f"{k}={v}" for k, v in wanted.items())
+            return self._again(state, app, change, why)
+
+    def formation(self, name: str) -> list[tuple[str, int]]:
+        """Each process type of the current release with how many instances it runs."""
+        with self.app(name) as (state, app):
+            release = _current(state, app)
+            config = lifecycle.app_config(state, app, self.settings, processes=release.processes)
+        return [(process, config.scale(process)) for process in release.processes.names]
+
+    def run(self, name: str, command: tuple[str, ...]) -> int:
+        """Run ``command`` in a one-off container of the current release with the
+        app's config, attached to this process's stdin and stdout; its exit status."""
+        if not command:
+            raise NapError("say what to run: nap run APP -- COMMAND [ARGS...]")
+        with self.app(name) as (state, app):
+            release = _current(state, app)
+            config = lifecycle.app_config(state, app, self.settings, processes=release.processes)
+        if release.image is None or release.pruned:
+            raise NapError(f"the image of release {release.number} is gone: push {app.name} again")
+        status = self.pm.hook.run_once(
+            app=app, image=release.image, release=release, config=config, command=command,
+            settings=self.settings, output=None,
+        )  # fmt: skip
+        return int(status or 0)
 
     def control(self, name: str, action: Action) -> list[Instance]:
         """Stop, start or restart the app's current release."""
@@ -230,7 +272,9 @@ class Operations:
             shutil.rmtree(self.settings.home / "router" / "certs" / app.name, ignore_errors=True)
             self.output.done(f"{app.name} is gone")
 
-    def _again(self, state: State, app: App, change: Change, why: str) -> Release | None:
+    def _again(
+        self, state: State, app: App, change: Change, why: str, phases: bool = False
+    ) -> Release | None:
         """Roll the current release's image out again with ``change``; commit the
         change alone if the app has never run (it then applies from its first deploy)."""
         base = state.current(app)
@@ -238,7 +282,7 @@ class Operations:
             state.commit(app, change)
             return None
         return lifecycle.release_again(
-            state, base, change, self.settings, self.pm, self.output, why
+            state, base, change, self.settings, self.pm, self.output, why, phases
         )
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import attrs
 
-from nap_core import app_types, health, lifecycle, routing
+from nap_core import app_types, appjson, health, lifecycle, phases, routing
+from nap_core.appjson import AppJson
 from nap_core.config import Settings
 from nap_core.errors import NoBuilder, NoFetcher, NoIntake, NoPublisher
 from nap_core.lifecycle import Outcome
@@ -41,12 +42,15 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
         tree = Tree(push.repo, push.new)
         check_tree(tree, settings)  # before anything is checked out
         app_type = app_types.app_type_of(app, tree, state, pm)
-        checks = health.read(tree, settings)
+        file_checks = health.read(tree, settings)  # CHECKS, the older form
         with lifecycle.workdir(settings, app) as workdir:
             source = pm.hook.fetch(push=push, workdir=workdir)
             if source is None:
                 raise NoFetcher(f"no plugin can check out {push.new[:12]} of {app.name}")
-            config = lifecycle.app_config(state, app, settings)
+            # The Procfile and app.json first: a bad one rejects the push before a build.
+            limit = int(settings.number("max_read_size"))
+            table, described = appjson.process_table(tree, app_type, limit)
+            config = lifecycle.app_config(state, app, settings, processes=table)
             last = state.current(app)
             running = None
             # A release another app type built (the app chose one since) is not current.
@@ -59,28 +63,42 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
                 state.update_placements(running)
                 running = routing.serve(state, running, settings, pm, output)
             else:
+                checks = _checks(file_checks, described, output)
+                draft = lifecycle.draft(
+                    app, source.revision, source.tree, config, settings, checks, processes=table
+                )
                 release = _release(
-                    state, source, app_type, config, last, checks, settings, pm, output
+                    state, source, draft, app_type, config, last, settings, pm, output
                 )
             outcome = Outcome(running or release, current=running is not None)
     pm.hook.report(release=outcome.release, current=outcome.current, output=output)
     return outcome
 
 
+def _checks(file_checks: HealthChecks, described: AppJson | None, output: Output) -> HealthChecks:
+    """The startup checks: app.json's ``healthchecks.web`` if it has them, else CHECKS."""
+    if described is None or described.checks is None:
+        return file_checks
+    for note in described.notes:
+        output.line(note)
+    if file_checks.checks:
+        output.line("app.json has health checks: they are used, CHECKS is ignored")
+    return described.checks
+
+
 def _release(
     state: State,
     source: Source,
+    draft: Release,
     app_type: str,
     config: AppConfig,
     previous: Release | None,
-    checks: HealthChecks,
     settings: Settings,
     pm: PluginManager,
     output: Output,
 ) -> Release:
     """Build, publish and roll out a new release of ``source``; make it current."""
     app = source.app
-    draft = lifecycle.draft(app, source.revision, source.tree, config, settings, checks)
     release = lifecycle.begin(state, draft, config)
     with lifecycle.build_log(settings, release, output) as logged, state.failing(release):
         logged.step(
@@ -102,9 +120,11 @@ def _release(
         logged.line(f"pinned {published.pinned}")
         # render_units, then schedule: the same roll-out as every release's
         release = lifecycle.roll_out(
-            state, release, published, config, previous, settings, pm, logged
+            state, release, published, config, previous, settings, pm, logged, phases=True
         )
-    return lifecycle.conclude(state, release, None, settings, pm, output)
+    release = lifecycle.conclude(state, release, None, settings, pm, output)
+    phases.after_switch(release, config, settings, pm, output)
+    return release
 
 
 def check_tree(tree: Tree, settings: Settings) -> None:

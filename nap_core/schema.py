@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from nap_core.model import App, HealthChecks, Image, Placement, Release, Unit
+from nap_core.model import App, HealthChecks, Image, Placement, ProcessTable, Release, Unit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS apps (
@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS apps (
     created         REAL NOT NULL,
     current         INTEGER,                    -- the release that serves, NULL before the first
     replicas        INTEGER,                    -- set by `nap ps scale`, NULL: as configured
+    formation       TEXT NOT NULL DEFAULT '{}', -- other process types' scale set by `nap ps scale`
     config_version  INTEGER NOT NULL DEFAULT 0, -- bumped by every config change
     app_type        TEXT                        -- chosen with `nap apps set`, NULL: detect
 );
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS releases (
     units         TEXT NOT NULL DEFAULT '[]',
     placements    TEXT NOT NULL DEFAULT '[]',
     checks        TEXT NOT NULL DEFAULT '{}',  -- the release's CHECKS, as HealthChecks.to_dict()
+    processes     TEXT NOT NULL DEFAULT '{}',  -- Procfile + app.json, as ProcessTable.to_dict()
     app_type      TEXT NOT NULL DEFAULT '',    -- the app type that built it (nap_core.app_types)
     error         TEXT NOT NULL DEFAULT '',
     created       REAL NOT NULL,
@@ -72,6 +74,8 @@ ADDED_COLUMNS = [
     ("releases", "config_version", "INTEGER NOT NULL DEFAULT 0"),
     ("releases", "config_env", "TEXT NOT NULL DEFAULT '{}'"),
     ("releases", "checks", "TEXT NOT NULL DEFAULT '{}'"),
+    ("apps", "formation", "TEXT NOT NULL DEFAULT '{}'"),
+    ("releases", "processes", "TEXT NOT NULL DEFAULT '{}'"),
     ("releases", "deployer", "TEXT NOT NULL DEFAULT ''"),  # processes.identity() of the deploy
     ("apps", "app_type", "TEXT"),
     ("releases", "app_type", "TEXT NOT NULL DEFAULT ''"),
@@ -118,5 +122,6 @@ def release_of_row(row: sqlite3.Row) -> Release:
         created=row["created"],
         checks=HealthChecks.from_dict(json.loads(row["checks"])),
         config_version=row["config_version"],
+        processes=ProcessTable.from_dict(json.loads(row["processes"])),
         deployer=row["deployer"],
     )

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from nap_core import processes
+from nap_core.change import Change as Change
 from nap_core.model import App, AppConfig, Release
 from nap_core.schema import migrate, release_of_row
 
@@ -106,8 +107,9 @@ class State:
             ).fetchone()[0] + (1 if pending and pending.env is not None else 0)
             db.execute(
                 "INSERT INTO releases (app, number, revision, tree, image, image_info,"
-                " config_digest, config_version, config_env, scheduler, status, checks, created,"
-                " deployer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deploying', ?, ?, ?)",
+                " config_digest, config_version, config_env, scheduler, status, checks, processes,"
+                " created, deployer)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deploying', ?, ?, ?, ?)",
                 (
                     release.app.name,
                     number,
@@ -120,6 +122,7 @@ class State:
                     json.dumps(config.environment),
                     release.scheduler,
                     json.dumps(release.checks.to_dict()),
+                    json.dumps(release.processes.to_dict()),
                     created,
                     processes.identity(),
                 ),
@@ -175,6 +178,9 @@ class State:
             )
         if pending.replicas is not None:
             db.execute("UPDATE apps SET replicas = ? WHERE name = ?", (pending.replicas, app.name))
+        if pending.formation:
+            formation = json.dumps({**self.formation(app), **pending.formation})
+            db.execute("UPDATE apps SET formation = ? WHERE name = ?", (formation, app.name))
 
     def update_placements(self, release: Release) -> None:
         """Store where a release's instances run now."""
@@ -288,11 +294,7 @@ class State:
         row = self.db.execute("SELECT replicas FROM apps WHERE name = ?", (app.name,)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
-
-@attrs.frozen
-class Change:
-    """A change to an app's config vars (``env``) or scale (``replicas``) that a
-    release carries; ``None`` leaves that part as it is."""
-
-    env: Mapping[str, str] | None = None
-    replicas: int | None = None
+    def formation(self, app: App) -> dict[str, int]:
+        """The scale ``nap ps scale`` set for process types other than web."""
+        row = self.db.execute("SELECT formation FROM apps WHERE name = ?", (app.name,)).fetchone()
+        return {str(k): int(v) for k, v in json.loads(row[0]).items()} if row else {}

@@ -59,8 +59,8 @@ def test_add_list_remove(keys: Keys, keys_path: Path, tmp_path: Path) -> None:
     lines = keys_path.read_text().splitlines()
     key_type, blob, _ = alice.read_text().split()
     assert lines[:2] == ["# the operator's own line", foreign.strip()]
-    assert lines[2] == f'command="nap shell --key alice",restrict {key_type} {blob}'
-    assert lines[3].startswith('command="nap shell --key bob@laptop",restrict ssh-ed25519 ')
+    assert lines[2] == f'command="nap shell --key alice",restrict,pty {key_type} {blob}'
+    assert lines[3].startswith('command="nap shell --key bob@laptop",restrict,pty ssh-ed25519 ')
     assert stat.S_IMODE(keys_path.stat().st_mode) == 0o600
     listed = json.loads(keys("keys", "list", "--json", check=True).stdout)
     fingerprint = subprocess.run(

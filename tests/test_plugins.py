@@ -110,6 +110,10 @@ class Recorder:
         self.calls.append("control")
 
     @hookimpl(tryfirst=True)
+    def run_once(self, app: Any, command: Any) -> None:
+        self.calls.append("run_once")
+
+    @hookimpl(tryfirst=True)
     def retire(self, app: Any, keep: Any) -> None:
         self.calls.append("retire")
 
@@ -186,11 +190,12 @@ def test_a_plugin_sees_the_hooks_called_in_the_documented_order(
     operations.instances(app_name)
     operations.logs(app_name, follow=False, lines=1, stream=io.StringIO())
     operations.control(app_name, Action.RESTART)
+    assert operations.run(app_name, ("/bin/busybox", "true")) == 0
     operations.scale(app_name, 1)  # a release without a build
     operations.destroy(app_name, volumes=False)
     assert recorder.calls == [
-        "instances", "logs", "control", "render_units", "schedule", "retire", "report",
-        "destroy", "unpublish", "unpublish",
+        "instances", "logs", "control", "run_once", "render_units", "schedule", "retire",
+        "report", "destroy", "unpublish", "unpublish",
     ]  # fmt: skip
     assert set(hookspecs.OPERATIONS) <= set(recorder.calls)
 

@@ -431,3 +431,80 @@ def test_more_host_mode_replicas_than_nodes_fail_and_say_why(
     assert "host-mode port already in use" in last
     assert last.endswith("; nothing was running")
     assert f"nap-{swarm_app}" not in [s.name for s in lab.client(1).services.list()]
+
+
+# Process types: web and worker are separate services, each with its own replica
+# count; the release command runs on the manager's engine before either rolls.
+# (Here, not in a module of their own: a second module importing the session's
+# `lab` fixture would make a second lab fixture, waiting forever on the first's lock.)
+
+
+@pytest.fixture
+def swarm_papp(lab: swarm_lab.Lab) -> Iterator[str]:
+    """A fresh app name (prefix p); every service of it is removed after the test."""
+    import docker.errors
+
+    name = f"p{uuid.uuid4().hex[:8]}"
+    yield name
+    manager = lab.client(1)
+    for service in manager.services.list(filters={"label": f"nap.app={name}"}):
+        with contextlib.suppress(docker.errors.NotFound):
+            service.remove()
+
+
+def replicas_of(lab: swarm_lab.Lab, app: str) -> dict[str, tuple[int, str, int]]:
+    """Each service of the app: (replicas, process label, published ports)."""
+    found = {}
+    for service in lab.client(1).services.list(filters={"label": f"nap.app={app}"}):
+        spec = service.attrs["Spec"]
+        found[spec["Name"]] = (
+            spec["Mode"]["Replicated"]["Replicas"],
+            spec["Labels"]["nap.process"],
+            len(spec.get("EndpointSpec", {}).get("Ports", []) or []),
+        )
+    return found
+
+
+def test_web_and_worker_are_separate_services_with_their_own_replicas(
+    swarm_nap: Nap, sample_app: SampleApp, swarm_papp: str, lab: swarm_lab.Lab
+) -> None:
+    sample_app.write(
+        "Procfile",
+        "web: /bin/busybox httpd -f -p 8080 -h /www\n"
+        "worker: /bin/busybox sh -c 'echo worker up; exec /bin/busybox sleep 999'\n"
+        "release: /bin/busybox echo migrating on the manager\n",
+    )
+    formation = {"web": {"quantity": 2}, "worker": {"quantity": 3}}
+    sample_app.write("app.json", json.dumps({"formation": formation}))
+    sample_app.commit("web and worker")
+
+    result = swarm_nap("deploy", swarm_papp, str(sample_app.path), "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert "       migrating on the manager" in result.stderr.splitlines()
+    record = json.loads(result.stdout)
+    assert len(record["placements"]) == 2
+    assert {p["process"] for p in record["placements"]} == {"web"}
+    assert {get(p["url"]) for p in record["placements"]} == {"hello 1"}
+    web, worker = f"nap-{swarm_papp}", f"nap-{swarm_papp}-worker"
+    assert replicas_of(lab, swarm_papp) == {web: (2, "web", 1), worker: (3, "worker", 0)}
+    listed = json.loads(swarm_nap("ps", swarm_papp, "--json", check=True).stdout)
+    assert sorted(i["process"] for i in listed) == ["web", "web", "worker", "worker", "worker"]
+    spec = lab.client(1).services.get(worker).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert spec["Args"][:2] == ["/bin/busybox", "sh"]
+    assert not any(e.startswith("PORT=") for e in spec.get("Env", []))
+
+    def worker_logged() -> bool:
+        text = swarm_nap("logs", swarm_papp, "-n", "20", check=True).stdout
+        return f"nap-{swarm_papp}-worker." in text and "worker up" in text
+
+    eventually(worker_logged, 30, "the workers' lines in nap logs")
+
+    swarm_nap("ps", "scale", swarm_papp, "worker=1", check=True)
+
+    assert replicas_of(lab, swarm_papp) == {web: (2, "web", 1), worker: (1, "worker", 0)}
+    listed = json.loads(swarm_nap("ps", swarm_papp, "--json", check=True).stdout)
+    assert sorted(i["process"] for i in listed) == ["web", "web", "worker"]
+
+    swarm_nap("apps", "destroy", swarm_papp, "--force", check=True)
+    assert replicas_of(lab, swarm_papp) == {}

@@ -80,28 +80,67 @@ def rollback(session: Session, app: str, number: int | None) -> None:
     session.operations.rollback(app, number)
 
 
+def _parse_scale(words: tuple[str, ...]) -> int | dict[str, int]:
+    """``N`` (web's count) or ``TYPE=N...``."""
+    if len(words) == 1 and "=" not in words[0]:
+        return _count(words[0])
+    counts = {}
+    for word in words:
+        process, sep, count = word.partition("=")
+        if not sep:
+            raise NapError(f"{word[:40]!r} is not TYPE=N (or give one number, the web count)")
+        counts[process] = _count(count)
+    return counts
+
+
+def _count(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise NapError(f"N must be a number of instances, not {text[:40]!r}") from None
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("args", nargs=-1, required=True, metavar="APP | scale APP N")
+@click.argument("args", nargs=-1, required=True, metavar="APP | scale APP N|TYPE=N...")
 @json_option
 @pass_session
 def ps(session: Session, args: tuple[str, ...], as_json: bool) -> None:
-    """Where APP's instances run now; `nap ps scale APP N` runs N of them."""
-    if len(args) == 3 and args[0] == "scale":
-        try:
-            replicas = int(args[2])
-        except ValueError:
-            raise NapError(f"N must be a number of instances, not {args[2][:40]!r}") from None
-        session.operations.scale(args[1], replicas)
+    """Where APP's instances run now, by process type; `nap ps scale APP N` runs
+    N web instances, `nap ps scale APP web=2 worker=1` sets each type's count."""
+    if len(args) >= 3 and args[0] == "scale":
+        session.operations.scale(args[1], _parse_scale(args[2:]))
         return
     if len(args) != 1:
-        raise NapError("usage: nap ps APP [--json] | nap ps scale APP N")
+        raise NapError("usage: nap ps APP [--json] | nap ps scale APP N | TYPE=N...")
     found = session.operations.instances(args[0])
     if as_json:
         print_json([instance.to_dict() for instance in found])
         return
     for instance in found:
         where = instance.url or "-"
-        click.echo(f"{instance.name}  v{instance.release}  {instance.state:<10} {where}")
+        state = instance.state
+        if instance.restarts:
+            state = f"{state} (restarted {instance.restarts}x)"
+        click.echo(
+            f"{instance.name}  v{instance.release}  {instance.process:<8} {state:<10} {where}"
+        )
+    for process, count in session.operations.formation(args[0]):
+        if count == 0:
+            click.echo(f"{process}: scaled to 0 (`nap ps scale {args[0]} {process}=1` starts one)")
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("app")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- COMMAND [ARGS]...")
+@click.pass_context
+def run(ctx: click.Context, app: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND once in a new container of APP's current release, with its
+    config; stdin and stdout are attached (a TTY when stdin is one). Exits with
+    the command's status."""
+    session = ctx.find_object(Session)
+    assert session is not None
+    # Options end at APP, so click leaves the "--" that separates COMMAND in it.
+    ctx.exit(session.operations.run(app, command[1:] if command[:1] == ("--",) else command))
 
 
 @click.command()
@@ -158,4 +197,4 @@ def destroy(session: Session, app: str, force: bool, volumes: bool) -> None:
     access.forget_app(session.settings.home, app)  # a new app of that name starts closed
 
 
-COMMANDS = [config, rollback, ps, logs, restart, stop, start]
+COMMANDS = [config, rollback, ps, run, logs, restart, stop, start]

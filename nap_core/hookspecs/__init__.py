@@ -13,7 +13,7 @@ activated (``scheduler = "..."``); no implementation asks which one is configure
 
 from __future__ import annotations
 
-from nap_core.hookspecs.day2 import control, destroy, instances, logs, retire
+from nap_core.hookspecs.day2 import control, destroy, instances, logs, retire, run_once
 from nap_core.hookspecs.deploy import (
     build,
     detect,
@@ -41,9 +41,10 @@ ORDER = (
     "report",
 )
 
-#: The hooks of day-2 operations (``nap ps``, ``logs``, ``stop``, ``apps destroy``),
-#: answered by the active scheduler.
-OPERATIONS = ("instances", "logs", "control", "retire", "destroy")
+#: The hooks of day-2 operations (``nap ps``, ``logs``, ``stop``, ``nap run``,
+#: ``apps destroy``), answered by the active scheduler; a deploy calls ``run_once``
+#: too (its release phase, app.json's scripts), and ``retire`` once its release is current.
+OPERATIONS = ("instances", "logs", "control", "run_once", "retire", "destroy")
 
 #: Hooks that serve the others: removing published images, contributing commands.
 SERVICES = ("unpublish", "register_commands")
@@ -73,6 +74,7 @@ __all__ = [
     "report",
     "retire",
     "router_status",
+    "run_once",
     "schedule",
     "unpublish",
 ]

@@ -1,5 +1,6 @@
 """The hooks of day-2 operations, answered by the active scheduler and called
-only from :mod:`nap_core.operations`."""
+only from :mod:`nap_core.operations`, and ``run_once``, which the release
+lifecycle calls too (a release phase)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from nap_core.config import Settings
 from nap_core.model import (
     Action,
     App,
+    AppConfig,
+    Image,
     Instance,
     Release,
 )
@@ -139,4 +142,44 @@ def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None
         def destroy(app, settings, volumes, output):
             for name in units_of(app):
                 remove(name)
+    """
+
+
+@hookspec(firstresult=True)
+def run_once(
+    app: App,
+    image: Image,
+    release: Release,
+    config: AppConfig,
+    command: tuple[str, ...],
+    settings: Settings,
+    output: Output | None,
+) -> int | None:
+    """Run ``command`` once in a new container of ``image`` with the app's config,
+    wait for it to end, remove it: a release phase, app.json's predeploy and
+    postdeploy scripts, ``nap run``.
+
+    :param app: the app.
+    :param image: the image to run: the new release's for a deploy (before any of
+        its processes start), the current release's for ``nap run``.
+    :param release: the release it belongs to (its process table, its number).
+    :param config: the config vars and scale the release runs with.
+    :param command: the argument list; it replaces the image's CMD, and the
+        image's ENTRYPOINT, if any, runs first.
+    :param settings: ``settings.number("release_timeout")`` is a deploy's deadline.
+    :param output: for a deploy: every line the command writes goes to
+        ``output.line``, stdin is empty, and a command past the deadline is
+        killed and ``DeployFailed`` raised. ``None`` for ``nap run``: this
+        process's stdin and stdout are the command's, with a TTY when stdin is one.
+    :return: the command's exit status.
+    :none: never, from a scheduler; raise ``NapError`` if it cannot run one-off
+        commands, saying so.
+    :bundled: ``local`` (a container on this host's engine), ``swarm`` (a
+        container on the manager's engine), ``fleet`` (refuses: not supported).
+
+    Example::
+
+        @hookimpl
+        def run_once(app, image, release, config, command, settings, output):
+            return start_and_wait(image.pinned, command, config.environment, output)
     """

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nap_core.config import Settings
-from nap_core.model import Release
+from nap_core.model import AppConfig, Image, Release
 from nap_core.quoting import env_file_line
 
 
@@ -32,3 +32,12 @@ def write_env_file(path: Path, env: Mapping[str, str]) -> None:
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write("".join(line + "\n" for line in lines))
+
+
+def process_env(image: Image, config: AppConfig, process: str) -> dict[str, str]:
+    """The environment of a process type (or of a one-off, ``"run"``): the image's,
+    then the config vars; only web gets ``$PORT`` (it alone serves)."""
+    env = {**dict(image.env), **config.environment}
+    if process != "web":
+        env.pop("PORT", None)
+    return env

@@ -26,10 +26,11 @@ from nap_core.model import (
     Unit,
 )
 from nap_core.output import Output
-from nap_fleet import rollout
+from nap_fleet import formation, rollout
 from nap_fleet import units as fleet_units
 from nap_fleet.client import LAUNCHED, LOADED, FleetClient, FleetError, connect
-from nap_fleet.rollout import Rollout, Where, locate
+from nap_fleet.oneoff import run_once  # noqa: F401 (a hook: registers with this module)
+from nap_fleet.rollout import Where, locate
 
 
 def client(settings: Settings) -> FleetClient:
@@ -76,24 +77,12 @@ def schedule(
     settings: Settings,
     output: Output,
 ) -> list[Placement] | None:
-    """Launch one instance per replica, wait until all answer, then destroy the old release."""
+    """Launch each process type's instances (web's first), wait until all run and
+    web's answer, then destroy the old release."""
     check_settings(settings)
-    [run] = [unit for unit in units if unit.kind == "run"]
-    ports = fleet_units.published_ports(run.text)
-    count = config.replicas
-    output.line(f"{count} instance(s) of {run.name} on fleet at {settings.get('fleet.endpoint')}")
-    return Rollout(
-        client=client(settings),
-        app=app,
-        number=release.number,
-        text=run.text,
-        count=count,
-        ports=ports,
-        checks=release.checks,
-        timeout=settings.deploy_timeout,
-        output=output,
-        probe=rollout.answers,
-    ).run(previous.number if previous else None)
+    fleet = client(settings)
+    rollouts = formation.per_process(fleet, units, app, release, config, settings, output)
+    return formation.run_all(rollouts, previous.number if previous else None)
 
 
 def check_settings(settings: Settings) -> None:
@@ -144,16 +133,21 @@ def is_current(
         raise DeployFailed(f"{exc}; {what_serves(last.number if last else None)}") from exc
     if last is None:
         return None
-    count = config.replicas
-    names = [fleet_units.instance_name(app, last.number, i) for i in range(1, count + 1)]
-    extra = fleet_units.instance_name(app, last.number, count + 1)
-    now = locate(fleet, [*names, extra])
-    if now[-1].machine or not all(w.running and w.ip for w in now[:-1]):
-        return None  # scaled, or an instance is down: deploy again
-    ports = sorted({p.port for p in last.placements})
-    if not ports or not all(rollout.answers(w.ip, port) for w in now[:-1] for port in ports):
-        return None
-    found = [Placement.http(w.unit, w.ip, port) for w in now[:-1] for port in ports]
+    found = []
+    for process in last.processes.names:
+        count = config.scale(process)
+        names = [
+            fleet_units.instance_name(app, last.number, i, process) for i in range(1, count + 2)
+        ]
+        now = locate(fleet, names)
+        if now[-1].machine or not all(w.running and w.ip for w in now[:-1]):
+            return None  # scaled, or an instance is down: deploy again
+        if process != "web":
+            continue
+        ports = sorted({p.port for p in last.placements})
+        if not ports or not all(rollout.answers(w.ip, port) for w in now[:-1] for port in ports):
+            return None
+        found = [Placement.http(w.unit, w.ip, port) for w in now[:-1] for port in ports]
     return attrs.evolve(last, placements=tuple(found))
 
 
@@ -175,7 +169,8 @@ def _instances(fleet: FleetClient, app: App, release: Release) -> list[Instance]
             release=fleet_units.release_of(where.unit, app) or 0,
             state=_state(where),
             host=where.ip,
-            port=port if where.ip else 0,
+            port=port if where.ip and fleet_units.process_of(where.unit) == "web" else 0,
+            process=fleet_units.process_of(where.unit),
         )
         for where in locate(fleet, names)
     ]

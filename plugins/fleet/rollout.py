@@ -17,9 +17,15 @@ from nap_core import health
 from nap_core.errors import DeployFailed, what_serves
 from nap_core.model import App, HealthChecks, Placement
 from nap_core.output import Output
+from nap_core.proctable import WEB
 from nap_docker.probe import answers as tcp_answers
 from nap_fleet.client import INACTIVE, LAUNCHED, FleetClient, FleetError, FleetUnit, UnitState
-from nap_fleet.units import instance_name, is_app_unit, release_of, template_name
+from nap_fleet.units import (
+    instance_name,
+    is_app_unit,
+    release_of,
+    template_name,
+)
 
 #: systemd states that mean an instance crashed rather than is still starting.
 FAILED_SUBSTATES = ("failed", "auto-restart")
@@ -118,11 +124,22 @@ class Rollout:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     probe: Callable[[str, int], bool] = answers
+    #: The process type; only web has ports to answer on and health checks.
+    process: str = WEB
+    #: Destroy the older releases once up (the last process type's rollout does).
+    retiring: bool = True
+
+    @property
+    def template(self) -> str:
+        """The run unit template of this process type of the release."""
+        return template_name(self.app, self.number, self.process)
 
     @property
     def names(self) -> list[str]:
-        """The instances of this release."""
-        return [instance_name(self.app, self.number, i) for i in range(1, self.count + 1)]
+        """The instances of this process type of the release."""
+        return [
+            instance_name(self.app, self.number, i, self.process) for i in range(1, self.count + 1)
+        ]
 
     def run(self, previous: int | None) -> list[Placement]:
         """Start the instances, wait until all answer, then destroy older releases.
@@ -136,7 +153,7 @@ class Rollout:
             held = {u.name for u in self.client.units()}
         except FleetError as exc:
             raise DeployFailed(f"{exc}; {still}") from exc
-        taken = held & {template_name(self.app, self.number), *self.names}
+        taken = held & {self.template, *self.names}
         if taken:
             raise DeployFailed(
                 f"fleet already has {', '.join(sorted(taken))}: another nap deploys this app "
@@ -151,13 +168,13 @@ class Rollout:
         except BaseException:
             self.remove()
             raise
-        self.retire()
+        if self.retiring:
+            self.retire()
         return placed
 
     def submit(self) -> None:
         """Submit the template (the record in fleet) and launch one instance per replica."""
-        template = template_name(self.app, self.number)
-        self.client.submit(template, self.text, INACTIVE)
+        self.client.submit(self.template, self.text, INACTIVE)
         for name in self.names:
             self.client.submit(name, self.text, LAUNCHED)
         self.output.line(f"launched {', '.join(self.names)}")
@@ -188,11 +205,9 @@ class Rollout:
                 )
             self.sleep(POLL)
         # The checks share the deadline; health.verify counts in time.monotonic().
-        left = max(0.0, deadline - self.clock())
-        for where in now:
-            health.verify(
-                self.checks, where.ip, self.ports[0], self.number, time.monotonic() + left
-            )
+        left = time.monotonic() + max(0.0, deadline - self.clock())
+        for where in now if self.ports else ():
+            health.verify(self.checks, where.ip, self.ports[0], self.number, left)
         # Answering once is not enough: an app that crashes right after binding must not win.
         self.sleep(SETTLE)
         for where in locate(self.client, self.names):
@@ -205,7 +220,7 @@ class Rollout:
 
     def remove(self) -> None:
         """Destroy this release's units (instances first, then the template)."""
-        for name in [*self.names, template_name(self.app, self.number)]:
+        for name in [*self.names, self.template]:
             try:
                 self.client.destroy(name)
             except FleetError as exc:

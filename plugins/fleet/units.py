@@ -16,14 +16,20 @@ import attrs
 from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.model import App, AppConfig, Image, Release, Unit
+from nap_core.proctable import WEB
 from nap_core.quoting import systemd_env
 from nap_core.templates import render
+from nap_docker.envfile import process_env
 from nap_docker.volumes import volume_name
 
 PLUGIN = "fleet"
 PACKAGE = "nap_fleet"
-#: ``nap-APP-rN@I.service`` → app, release, instance.
-INSTANCE = re.compile(r"^nap-(?P<app>[a-z0-9-]+)-r(?P<release>[0-9]+)@(?P<index>[0-9]*)\.service$")
+#: ``nap-APP-rN@I.service`` (web) or ``nap-APP-rN-TYPE@I.service`` → app, release,
+#: process type (None: web), instance.
+INSTANCE = re.compile(
+    r"^nap-(?P<app>[a-z0-9-]+)-r(?P<release>[0-9]+)(?:-(?P<process>[a-z][a-z0-9-]*))?"
+    r"@(?P<index>[0-9]*)\.service$"
+)
 
 
 @attrs.frozen
@@ -39,20 +45,27 @@ class Option:
         return {"section": self.section, "name": self.name, "value": self.value}
 
 
-def prefix(app: App | str, number: int) -> str:
-    """``nap-APP-rN``, the stem of a release's unit and container names."""
+def prefix(app: App | str, number: int, process: str = WEB) -> str:
+    """``nap-APP-rN`` (web) or ``nap-APP-rN-TYPE``, the stem of a process type's
+    unit and container names."""
     name = app.name if isinstance(app, App) else app
-    return f"nap-{name}-r{number}"
+    return f"nap-{name}-r{number}" + ("" if process == WEB else f"-{process}")
 
 
-def template_name(app: App | str, number: int) -> str:
-    """The run unit template of a release, ``nap-APP-rN@.service``."""
-    return f"{prefix(app, number)}@.service"
+def template_name(app: App | str, number: int, process: str = WEB) -> str:
+    """The run unit template of a process type of a release, ``nap-APP-rN@.service``."""
+    return f"{prefix(app, number, process)}@.service"
 
 
-def instance_name(app: App | str, number: int, index: int) -> str:
-    """Instance ``index`` (from 1) of a release's run unit."""
-    return f"{prefix(app, number)}@{index}.service"
+def instance_name(app: App | str, number: int, index: int, process: str = WEB) -> str:
+    """Instance ``index`` (from 1) of a process type's run unit."""
+    return f"{prefix(app, number, process)}@{index}.service"
+
+
+def process_of(unit: str) -> str:
+    """The process type of a run unit's name (web when it names none)."""
+    match = INSTANCE.match(unit)
+    return (match["process"] if match else None) or WEB
 
 
 def build_name(app: App | str, number: int) -> str:
@@ -184,32 +197,35 @@ def render_release(
     settings: Settings,
     taken: set[int] | None = None,
 ) -> list[Unit]:
-    """The build unit and the run unit template of a release.
+    """The build unit and a run unit template per process type of a release
+    (web's publishes the ports and gets $PORT; the others publish nothing).
 
     ``taken``: the host ports serving releases publish (see :func:`host_ports`).
     """
-    env = {**dict(image.env), **config.environment}
-    run = render(
-        settings,
-        PLUGIN,
-        PACKAGE,
-        "run.service",
-        app=app.name,
-        release=release.number,
-        revision=release.revision,
-        metadata=metadata(app, settings),
-        prefix=prefix(app, release.number),
-        container=prefix(app, release.number),
-        image=machine_image(image, settings),
-        ports=host_ports(image.ports, taken or set()),
-        environment=environment_lines(env),
-        env_names=list(env),
-        volumes=[(volume_name(app.name, path), path) for path in image.volumes],
-    )
-    return [
-        render_build(app, release, settings),
-        Unit(template_name(app, release.number), run, "run"),
-    ]
+    units = [render_build(app, release, settings)]
+    for process in release.processes.processes:
+        web = process.name == WEB
+        env = process_env(image, config, process.name)
+        run = render(
+            settings,
+            PLUGIN,
+            PACKAGE,
+            "run.service",
+            app=app.name,
+            release=release.number,
+            revision=release.revision,
+            metadata=metadata(app, settings),
+            prefix=prefix(app, release.number, process.name),
+            container=prefix(app, release.number, process.name),
+            image=machine_image(image, settings),
+            ports=host_ports(image.ports, taken or set()) if web else [],
+            environment=environment_lines(env),
+            env_names=list(env),
+            volumes=[(volume_name(app.name, path), path) for path in image.volumes],
+            command=list(process.command),
+        )
+        units.append(Unit(template_name(app, release.number, process.name), run, "run"))
+    return units
 
 
 def options(text: str) -> list[Option]:

@@ -2,11 +2,13 @@
 
 Each key nap adds is one line::
 
-    command="nap shell --key NAME",restrict ssh-ed25519 AAAA...
+    command="nap shell --key NAME",restrict,pty ssh-ed25519 AAAA...
 
-``restrict`` turns off port, agent and X11 forwarding and the terminal, and the
-forced command means the key can only ever run ``nap shell``. Lines nap did not
-write are kept as they are. The file is replaced atomically (a new file,
+``restrict`` turns off port, agent and X11 forwarding; ``pty`` then allows a
+terminal again, only when the client asks (``ssh -t``), for ``nap run``; the
+forced command means the key can only ever run ``nap shell``. A line written
+before ``pty`` was added is still nap's, and gets it when the file is next
+written. Lines nap did not write are kept as they are. The file is replaced atomically (a new file,
 mode 0600, renamed over the old one) under a lock, so a reader never sees half
 a file and two ``nap keys`` never lose each other's change.
 
@@ -39,7 +41,7 @@ from nap_core.paths import NAP_USER
 
 #: A line nap wrote. Anything else in the file is someone else's and left alone.
 NAP_LINE = re.compile(
-    r'command="nap shell --key (?P<name>[A-Za-z0-9][A-Za-z0-9._@-]{0,63})",restrict'
+    r'command="nap shell --key (?P<name>[A-Za-z0-9][A-Za-z0-9._@-]{0,63})",restrict(?:,pty)?'
     r" (?P<type>\S+) (?P<blob>[A-Za-z0-9+/=]+)"
 )
 #: A public key as ``ssh-keygen`` writes it: type, base64 blob, optional comment.
@@ -57,7 +59,7 @@ class Key:
     @property
     def line(self) -> str:
         """The authorized_keys line of the key."""
-        return f'command="nap shell --key {self.name}",restrict {self.type} {self.blob}'
+        return f'command="nap shell --key {self.name}",restrict,pty {self.type} {self.blob}'
 
     @property
     def fingerprint(self) -> str:

@@ -43,6 +43,7 @@ REMOTE_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
         ("config", "unset"),
         ("config", "show"),
         ("ps",),
+        ("run",),
         ("logs",),
         ("restart",),
         ("stop",),
@@ -79,7 +80,9 @@ nap: git push to deploy. Over SSH you can:
   ssh nap@HOST config set APP K=V...   set config vars (a new release, no build)
   ssh nap@HOST config unset APP K...
   ssh nap@HOST ps APP [--json]         where the app's instances run now
-  ssh nap@HOST ps scale APP N          run N instances
+  ssh nap@HOST ps scale APP N          run N web instances
+  ssh nap@HOST ps scale APP web=2 worker=1
+  ssh [-t] nap@HOST run APP -- CMD...   a one-off container of the current release
   ssh nap@HOST logs APP [-f] [-n N]    the app's output
   ssh nap@HOST stop|start|restart APP
   ssh nap@HOST domains add|remove APP DOMAIN, domains list APP [--json]

@@ -10,28 +10,37 @@ from typing import Any
 
 from nap_core import health
 from nap_core.errors import DeployFailed
-from nap_core.model import App, Image, Placement, Release
+from nap_core.model import App, Image, Placement, Process, Release
 from nap_core.output import Output
+from nap_core.proctable import WEB
 from nap_docker.probe import answers
 from nap_docker.volumes import legacy_volume_name, volume_name
 
 LABEL_APP = "nap.app"
 LABEL_RELEASE = "nap.release"
+LABEL_PROCESS = "nap.process"
 #: How many of a failed container's log lines the pusher sees.
 LOG_LINES = 20
 #: How often to pick another host port when the one picked was taken meanwhile.
 PORT_ATTEMPTS = 3
 
 
-def container_prefix(app: App, number: int) -> str:
-    """``nap-APP-rN``: containers are ``nap-APP-rN.1``, ``nap-APP-rN.2``, ..."""
-    return f"nap-{app.name}-r{number}"
+def container_prefix(app: App, number: int, process: str = WEB) -> str:
+    """``nap-APP-rN`` for web (containers ``nap-APP-rN.1``, ...), ``nap-APP-rN-TYPE``
+    for the other process types."""
+    base = f"nap-{app.name}-r{number}"
+    return base if process == WEB else f"{base}-{process}"
 
 
-def unit_name(app: App, number: int, index: int | None = None) -> str:
-    """The unit of a release (a template) or of one of its instances."""
+def unit_name(app: App, number: int, index: int | None = None, process: str = WEB) -> str:
+    """The unit of a process type of a release (a template) or of one of its instances."""
     instance = "" if index is None else str(index)
-    return f"{container_prefix(app, number)}@{instance}.service"
+    return f"{container_prefix(app, number, process)}@{instance}.service"
+
+
+def process_of(container: Any) -> str:
+    """The process type a container runs (web for containers older than process types)."""
+    return str(container.labels.get(LABEL_PROCESS, WEB))
 
 
 def start(
@@ -43,15 +52,19 @@ def start(
     env: Mapping[str, str],
     host: str,
     publish: bool = True,
+    process: Process | None = None,
 ) -> Any:
-    """Start instance ``index`` of a release, its ports published on ``host`` if ``publish``.
+    """Start instance ``index`` of a process type of a release; web's ports are
+    published on ``host`` if ``publish``, the other types publish none.
 
     Unpublished, an instance is reached only on the engine's network, at its
     container address (the router's way: no docker-proxy process per port).
     """
     import docker.errors
 
-    name = f"{container_prefix(app, release.number)}.{index}"
+    process = process or Process(WEB)
+    name = f"{container_prefix(app, release.number, process.name)}.{index}"
+    ports = image.ports if process.name == WEB else ()
     mounts = {ensure_volume(client, app, path): {"bind": path} for path in image.volumes}
     with contextlib.suppress(docker.errors.NotFound):
         client.containers.get(name).remove(force=True)  # left by a deploy that died
@@ -59,14 +72,18 @@ def start(
         try:
             return client.containers.run(
                 image.pinned,
+                # The Procfile's words replace the CMD; an ENTRYPOINT still runs first.
+                command=list(process.command) or None,
                 name=name,
                 detach=True,
                 init=True,  # signals reach the app, zombies are reaped
                 environment=dict(env),
-                labels={LABEL_APP: app.name, LABEL_RELEASE: str(release.number)},
-                ports={f"{port}/tcp": (host, free_port(host)) for port in image.ports}
-                if publish
-                else {},
+                labels={
+                    LABEL_APP: app.name,
+                    LABEL_RELEASE: str(release.number),
+                    LABEL_PROCESS: process.name,
+                },
+                ports={f"{port}/tcp": (host, free_port(host)) for port in ports} if publish else {},
                 restart_policy={"Name": "unless-stopped"},
                 volumes=mounts,
             )
@@ -212,6 +229,13 @@ def release_containers(client: Any, app: App, number: int | None = None) -> list
     return sorted(found, key=lambda c: c.name)
 
 
+def check_started(containers: list[Any], release: Release) -> None:
+    """Raise DeployFailed if one of ``containers`` (a worker, say) exited or restarts."""
+    for container in containers:
+        container.reload()
+        _check_alive(container, release)
+
+
 def _check_alive(container: Any, release: Release) -> None:
     state = container.attrs["State"]
     if (
@@ -220,7 +244,8 @@ def _check_alive(container: Any, release: Release) -> None:
         or container.attrs.get("RestartCount", 0)
     ):
         raise DeployFailed(
-            f"release {release.number} exited at once (status {state.get('ExitCode')})"
+            f"release {release.number}: {container.name} exited at once"
+            f" (status {state.get('ExitCode')})"
         )
 
 

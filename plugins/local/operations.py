@@ -11,7 +11,9 @@ from nap_core.errors import NapError
 from nap_core.hookimpl import hookimpl
 from nap_core.model import Action, App, Image, Instance, Release
 from nap_core.output import Output
+from nap_core.proctable import WEB
 from nap_docker.engine import docker_client
+from nap_docker.oneoff import LABEL_ONEOFF
 from nap_local import containers
 
 
@@ -27,7 +29,8 @@ def _instances(client: Any, app: App, release: Release, settings: Settings) -> l
                 host, port = settings.host, int(bindings[0]["HostPort"])
                 break
         address = containers.address(container)
-        if not port and address and container.status == "running":
+        process = containers.process_of(container)
+        if not port and address and container.status == "running" and process == "web":
             # Not published (behind the router): its own address on the engine's network.
             env = dict(e.split("=", 1) for e in container.attrs["Config"].get("Env") or [])
             host, port = address, web_port(app, _ports(container), env, settings)
@@ -38,6 +41,8 @@ def _instances(client: Any, app: App, release: Release, settings: Settings) -> l
                 state=container.status,
                 host=host,
                 port=port,
+                process=process,
+                restarts=int(container.attrs.get("RestartCount", 0)),
             )
         )
     return found
@@ -103,19 +108,21 @@ def control(
             container.start()
         else:
             container.restart(timeout=timeout)
-    if action is not Action.STOP:
-        ports = _ports(found[0])
+    web = [c for c in found if containers.process_of(c) == WEB]
+    if action is not Action.STOP and web:
+        ports = _ports(web[0])
         image = Image(app=app, id="", tag="", ports=ports)
         deadline = time.monotonic() + settings.deploy_timeout
-        containers.wait_until_answering(found, image, release, deadline, settings.deploy_timeout)
+        containers.wait_until_answering(web, image, release, deadline, settings.deploy_timeout)
     return _instances(client, app, release, settings)
 
 
 @hookimpl
 def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
-    """Remove every container of the app and, if asked, its volumes."""
+    """Remove every container of the app, one-offs included, and, if asked, its volumes."""
     client = docker_client()
-    found = containers.release_containers(client, app)
+    oneoffs = client.containers.list(all=True, filters={"label": f"{LABEL_ONEOFF}={app.name}"})
+    found = containers.release_containers(client, app) + oneoffs
     if found:
         output.line(f"removing {', '.join(c.name for c in found)}")
     containers.remove(found, output)

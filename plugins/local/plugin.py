@@ -11,6 +11,7 @@ the router reaches them at their container address, on the web port.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import attrs
 
@@ -19,12 +20,14 @@ from nap_core.errors import DeployFailed, what_serves
 from nap_core.hookimpl import hookimpl
 from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Unit
 from nap_core.output import Output
+from nap_core.proctable import WEB
 from nap_core.templates import render
 from nap_docker.engine import docker_client
-from nap_docker.envfile import env_file, write_env_file
+from nap_docker.envfile import env_file, process_env, write_env_file
 from nap_docker.volumes import volume_name
 from nap_docker.web import web_port
 from nap_local import containers
+from nap_local.oneoff import run_once
 from nap_local.operations import control, destroy, instances, logs
 
 NAME = "local"
@@ -39,6 +42,7 @@ __all__ = [
     "logs",
     "render_units",
     "retire",
+    "run_once",
     "schedule",
 ]
 
@@ -57,26 +61,32 @@ def _with_web_port(image: Image, port: int) -> Image:
 def render_units(
     app: App, image: Image, release: Release, settings: Settings, config: AppConfig | None = None
 ) -> list[Unit] | None:
-    """A systemd template unit, one instance per replica: the record of what runs."""
+    """A systemd template unit per process type, one instance per replica: the
+    record of what runs."""
     env = {**dict(image.env), **(config.environment if config else {})}
-    web = web_port(app, image.ports, env, settings)
-    image = _with_web_port(image, web)
-    text = render(
-        settings,
-        NAME,
-        "nap_local",
-        "run.service",
-        app=app.name,
-        release=release.number,
-        revision=release.revision,
-        container=containers.container_prefix(app, release.number),
-        image=image.pinned,
-        ports=image.ports if publishes(settings) else (),
-        host=settings.host,
-        env_file=str(env_file(settings, release)),
-        volumes=[(volume_name(app.name, path), path) for path in image.volumes],
-    )
-    return [Unit(containers.unit_name(app, release.number), text, "run")]
+    image = _with_web_port(image, web_port(app, image.ports, env, settings))
+    units = []
+    for process in release.processes.processes:
+        text = render(
+            settings,
+            NAME,
+            "nap_local",
+            "run.service",
+            app=app.name,
+            release=release.number,
+            revision=release.revision,
+            process=process.name,
+            command=list(process.command),
+            container=containers.container_prefix(app, release.number, process.name),
+            image=image.pinned,
+            ports=image.ports if process.name == WEB and publishes(settings) else (),
+            host=settings.host,
+            env_file=str(env_file(settings, release)),
+            volumes=[(volume_name(app.name, path), path) for path in image.volumes],
+        )
+        name = containers.unit_name(app, release.number, process=process.name)
+        units.append(Unit(name, text, "run"))
+    return units
 
 
 @hookimpl
@@ -90,7 +100,8 @@ def schedule(
     settings: Settings,
     output: Output,
 ) -> list[Placement] | None:
-    """Start the release's containers beside the old ones and wait until they answer.
+    """Start every process type's containers beside the old ones; wait until web
+    answers and the others run.
 
     The old ones keep serving until the release is current; then ``retire`` stops them.
     """
@@ -102,26 +113,35 @@ def schedule(
     write_env_file(env_file(settings, release), env)
     timeout = settings.deploy_timeout
     deadline = time.monotonic() + timeout
-    started = []
+    started: dict[str, list[Any]] = {}
     try:
-        for index in range(1, config.replicas + 1):
-            started.append(
-                containers.start(client, app, image, release, index, env, settings.host, publish)
-            )
-        containers.wait_until_answering(started, image, release, deadline, timeout, web)
+        for process in release.processes.processes:
+            count = config.scale(process.name)
+            output.line(f"{process.name}: {count} instance(s)")
+            env = process_env(image, config, process.name)
+            started[process.name] = [
+                containers.start(
+                    client, app, image, release, i, env, settings.host, publish, process
+                )
+                for i in range(1, count + 1)
+            ]
+        webs = started.get(WEB, [])
+        containers.wait_until_answering(webs, image, release, deadline, timeout, web)
+        containers.check_started([c for n, cs in started.items() if n != WEB for c in cs], release)
     except DeployFailed as exc:
-        for container in started:
+        every = [c for cs in started.values() for c in cs]
+        for container in every:
             for line in containers.last_log_lines(container):
                 output.line(f"{container.name}: {line}")
-        containers.remove(started, output)
+        containers.remove(every, output)
         still = what_serves(previous.number if previous else None)
         raise DeployFailed(f"{exc}; {still}") from exc
     except BaseException:
-        containers.remove(started, output)
+        containers.remove([c for cs in started.values() for c in cs], output)
         raise
     found = [
         placement
-        for index, container in enumerate(started, start=1)
+        for index, container in enumerate(started.get(WEB, []), start=1)
         for placement in containers.placements(
             container, settings.host, image, containers.unit_name(app, release.number, index), web
         )
@@ -154,11 +174,14 @@ def is_current(
         for c in containers.release_containers(docker_client(), app, last.number)
         if c.status == "running"
     ]
-    if len(running) < config.replicas:
-        return None
+    for process in last.processes.names:
+        if sum(containers.process_of(c) == process for c in running) < config.scale(process):
+            return None
     ports = tuple(sorted({p.port for p in last.placements}))
     found: list[Placement] = []
     for container in running:
+        if containers.process_of(container) != WEB:
+            continue
         index = container.name.rsplit(".", 1)[-1]
         unit = containers.unit_name(app, last.number, int(index) if index.isdigit() else None)
         image = Image(app=app, id="", tag="", ports=_container_ports(container))

@@ -20,8 +20,9 @@ from nap_core.output import Output
 from nap_core.templates import render
 from nap_docker.envfile import env_file, write_env_file
 from nap_docker.web import web_port
-from nap_swarm import options, rollout, tasks
+from nap_swarm import options, rollout, tasks, workers
 from nap_swarm.manager import Manager
+from nap_swarm.oneoff import run_once
 from nap_swarm.operations import control, destroy, instances, logs, retire
 from nap_swarm.service import (
     LABEL_RELEASE,
@@ -44,6 +45,7 @@ __all__ = [
     "logs",
     "render_units",
     "retire",
+    "run_once",
     "schedule",
 ]
 
@@ -84,15 +86,18 @@ def render_units(
     """The release's service as a stack file, ``nap-APP.stack.yml``: the record of what runs."""
     manager = Manager(options.load(settings))
     existing = manager.service(service_name(app), app.name)
-    service = _draft(manager, existing, app, image, release, config, settings)
-    text = render(
-        settings,
-        NAME,
-        "nap_swarm",
-        "stack.yml",
-        **service.template_context(str(env_file(settings, release))),
-    )
-    return [Unit(f"{service.name}.stack.yml", text, "spec")]
+    web = _draft(manager, existing, app, image, release, config, settings)
+    units = []
+    for service in [web, *workers.drafts(manager, app, image, release, config, settings)]:
+        text = render(
+            settings,
+            NAME,
+            "nap_swarm",
+            "stack.yml",
+            **service.template_context(str(env_file(settings, release))),
+        )
+        units.append(Unit(f"{service.name}.stack.yml", text, "spec"))
+    return units
 
 
 @hookimpl
@@ -139,6 +144,7 @@ def schedule(
             created=existing is None,
             output=output,
         )
+        workers.roll(manager, app, image, release, config, settings, output)
     except BaseException as exc:
         still = _recover(manager, service, existing is not None, previous, output)
         if isinstance(exc, DeployFailed):
@@ -200,6 +206,13 @@ def is_current(
     up = [t for t in tasks.serving(tasks.read(manager, found), last.number) if t.answers()]
     if len(up) < config.replicas:
         return None
+    for process in last.processes.names[1:]:
+        other = manager.service(service_name(app, process), app.name)
+        labels = (other or {}).get("Spec", {}).get("Labels", {})
+        if other is None or labels.get(LABEL_RELEASE) != str(last.number):
+            return None
+        if len(tasks.serving(tasks.read(manager, other), last.number)) < config.scale(process):
+            return None
     targets = tuple(target for target, _ in up[0].ports) if up else ()
     web = web_port(app, targets, config.environment, settings)
     return attrs.evolve(last, placements=tuple(p for t in up for p in t.placements(web)))

@@ -13,8 +13,10 @@ from typing import Any
 import attrs
 
 from nap_core.errors import NapError
-from nap_core.model import App, AppConfig, Image, Release
+from nap_core.model import App, AppConfig, Image, Process, Release
+from nap_core.proctable import WEB
 from nap_core.values import check_label
+from nap_docker.envfile import process_env
 from nap_docker.volumes import volume_name
 from nap_swarm.options import SwarmOptions
 
@@ -22,12 +24,19 @@ LABEL_APP = "nap.app"
 LABEL_RELEASE = "nap.release"
 LABEL_CONFIG = "nap.config"
 LABEL_REPLICAS = "nap.replicas"
+LABEL_PROCESS = "nap.process"
 NANOSECONDS = 1_000_000_000
 
 
-def service_name(app: App) -> str:
-    """``nap-APP``: one service per app, whatever the release (63 characters at most)."""
-    return f"nap-{app.name}"[:63]
+def service_name(app: App, process: str = WEB) -> str:
+    """``nap-APP`` for web, ``nap-APP-TYPE`` for another process type: one service
+    per type, whatever the release (63 characters at most)."""
+    if process == WEB:
+        return f"nap-{app.name}"[:63]
+    name = f"nap-{app.name}-{process}"
+    if len(name) > 63:
+        raise NapError(f"the service name {name} is longer than Swarm's 63 characters")
+    return name
 
 
 def node_image(pinned: str, registry: str, swarm_registry: str) -> str:
@@ -53,6 +62,8 @@ class ServiceDraft:
     volumes: tuple[tuple[str, str], ...]  # (volume name, path in the container)
     labels: tuple[tuple[str, str], ...]
     options: SwarmOptions
+    #: The process type's command (replaces the image's CMD; empty: the CMD).
+    args: tuple[str, ...] = ()
 
     def spec(self) -> dict[str, Any]:
         """The Engine API ``ServiceSpec`` (API 1.41)."""
@@ -61,6 +72,7 @@ class ServiceDraft:
             "Image": self.image,
             "Env": [f"{key}={value}" for key, value in self.env],
             "Labels": dict(self.labels),
+            **({"Args": list(self.args)} if self.args else {}),
             # An init as PID 1 forwards SIGTERM: a server that ignores it as PID 1
             # (busybox httpd) would otherwise hold every update for the grace period.
             "Init": True,
@@ -128,6 +140,7 @@ class ServiceDraft:
             "stop_grace": f"{self.options.stop_grace:g}s",
             "volumes": self.volumes,
             "labels": self.labels,
+            "args": self.args,
         }
 
 
@@ -139,19 +152,23 @@ def draft(
     registry: str,
     options: SwarmOptions,
     published: Mapping[int, int],
+    process: Process | None = None,
 ) -> ServiceDraft:
-    """The service of ``release``: its image as the nodes see it, its environment
-    (the image's own, then config vars), ports, volumes and labels."""
-    env = {**dict(image.env), **config.environment}
+    """The service of one process type (default: web) of ``release``: its image as
+    the nodes see it, its environment (the image's own, then config vars; $PORT
+    for web only), command, ports (web only), volumes and labels."""
+    process = process or Process(WEB)
+    env = process_env(image, config, process.name)
+    replicas = config.scale(process.name)
     return ServiceDraft(
-        name=service_name(app),
+        name=service_name(app, process.name),
         app=app.name,
         release=release.number,
         image=node_image(image.pinned, registry, options.registry),
-        replicas=config.replicas,
+        replicas=replicas,
         env=tuple(env.items()),
         secret_keys=tuple(key for key, _ in config.env),
-        ports=tuple((port, published[port]) for port in image.ports),
+        ports=tuple((port, published[port]) for port in image.ports if port in published),
         volumes=tuple((volume_name(app.name, path), path) for path in image.volumes),
         labels=tuple(
             (check_label(key, "a service label"), check_label(value, f"label {key}"))
@@ -159,10 +176,12 @@ def draft(
                 (LABEL_APP, app.name),
                 (LABEL_RELEASE, str(release.number)),
                 (LABEL_CONFIG, config.digest),
-                (LABEL_REPLICAS, str(config.replicas)),
+                (LABEL_REPLICAS, str(replicas)),
+                (LABEL_PROCESS, process.name),
             )
         ),
         options=options,
+        args=process.command,
     )
 
 

@@ -49,11 +49,11 @@ class Task:
             for target, published in self.ports
         ]
 
-    def instance(self) -> Instance:
-        """The day-2 view of this task."""
+    def instance(self, process: str = "web") -> Instance:
+        """The day-2 view of this task, one of process type ``process``."""
         port = self.ports[0][1] if self.ports else 0
         state = self.state if self.node_ready else f"{self.state} (node down)"
-        return Instance(self.name, self.release, state, self.address, port)
+        return Instance(self.name, self.release, state, self.address, port, process)
 
 
 def read(manager: Manager, service: dict[str, Any]) -> list[Task]:

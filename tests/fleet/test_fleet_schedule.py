@@ -13,7 +13,7 @@ from fake_fleet import FakeFleet
 from sample import APP, CONFIG, IMAGE, RELEASE, settings
 
 from nap_core.errors import DeployFailed, NapError
-from nap_core.model import Action, Placement, Release
+from nap_core.model import Action, Placement, Process, ProcessTable, Release
 from nap_core.output import Output
 from nap_fleet import plugin, rollout
 from nap_fleet import units as units_module
@@ -36,11 +36,19 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> FakeFleet:
 
 
 def deploy(
-    home: Path, number: int, previous: Release | None = None, replicas: str = "2"
+    home: Path,
+    number: int,
+    previous: Release | None = None,
+    replicas: str = "2",
+    workers: int | None = None,
 ) -> tuple[list[Placement], str]:
     config = attrs.evolve(settings(home), environ={"NAP_DEPLOY_TIMEOUT": "0.5"})
     app_config = attrs.evolve(CONFIG, replicas=int(replicas))
     release = attrs.evolve(RELEASE, number=number)
+    if workers is not None:
+        app_config = attrs.evolve(app_config, formation=(("worker", workers),))
+        table = ProcessTable(processes=(Process("web"), Process("worker", ("/bin/worker",))))
+        release = attrs.evolve(release, processes=table)
     from nap_core.state import State
 
     with State(home) as state:
@@ -440,3 +448,43 @@ def test_an_unreachable_fleet_fails_the_deploy_saying_what_serves(
             timeout=1,
             output=Output(io.StringIO()),
         ).run(previous=1)
+
+
+def test_each_process_type_gets_its_template_and_instances_web_alone_is_placed(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    placements, _ = deploy(tmp_path, 1, replicas="1", workers=2)
+
+    assert fleet.writes == [
+        ("submit", "nap-shop-r1@.service", "inactive"),
+        ("submit", "nap-shop-r1@1.service", "launched"),
+        ("submit", "nap-shop-r1-worker@.service", "inactive"),
+        ("submit", "nap-shop-r1-worker@1.service", "launched"),
+        ("submit", "nap-shop-r1-worker@2.service", "launched"),
+    ]
+    assert placements == [Placement.http("nap-shop-r1@1.service", "10.0.0.1", 8080)]
+    current = attrs.evolve(RELEASE, number=1, placements=tuple(placements))
+    listed = plugin.instances(app=APP, release=current, settings=None)
+    assert [(i.name, i.process, i.port) for i in listed or []] == [
+        ("nap-shop-r1@1.service", "web", 8080),
+        ("nap-shop-r1-worker@1.service", "worker", 0),
+        ("nap-shop-r1-worker@2.service", "worker", 0),
+    ]
+
+
+def test_a_failing_worker_takes_the_new_web_units_down_too(
+    fleet: FakeFleet, tmp_path: Path
+) -> None:
+    deploy(tmp_path, 1, replicas="1", workers=1)
+    fleet.failing = ("nap-shop-r2-worker@",)
+    del fleet.calls[:]
+
+    with pytest.raises(DeployFailed, match="release 1 still serves"):
+        deploy(tmp_path, 2, attrs.evolve(RELEASE, number=1), replicas="1", workers=1)
+
+    assert sorted(fleet.registry) == [
+        "nap-shop-r1-worker@.service",
+        "nap-shop-r1-worker@1.service",
+        "nap-shop-r1@.service",
+        "nap-shop-r1@1.service",
+    ]

@@ -9,11 +9,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import attrs
 import pytest
-from sample import APP, CONFIG, GOLDEN, IMAGE, RELEASE, settings
+from sample import APP, CONFIG, DIGEST, GOLDEN, IMAGE, RELEASE, settings
 
 from nap_core.errors import NapError
-from nap_core.model import Unit
+from nap_core.model import Process, ProcessTable, Unit
 from nap_fleet import units
 
 #: NAP_UPDATE_GOLDEN=1 rewrites the golden files after a deliberate template change.
@@ -179,3 +180,21 @@ def test_the_docs_show_the_units_exactly_as_rendered() -> None:
 
     for name in ("run.service", "build.service"):
         assert (GOLDEN / name).read_text() in docs, f"docs/schedulers/fleet.md: update {name}"
+
+
+def test_one_template_per_process_type_with_the_procfile_command(tmp_path: Path) -> None:
+    web = Process("web", ("/bin/server", "--port", "$PORT", "50%"))
+    table = ProcessTable(processes=(web, Process("worker", ("/bin/worker",))))
+    release = attrs.evolve(RELEASE, processes=table)
+    [_, run, worker] = units.render_release(APP, IMAGE, release, CONFIG, settings(tmp_path))
+
+    [start] = [line for line in run.text.split("\n") if line.startswith("ExecStart=")]
+    assert start.endswith(f'@{DIGEST}" "/bin/server" "--port" "$$PORT" "50%%"')
+    assert worker.name == "nap-shop-r3-worker@.service"
+    [start] = [line for line in worker.text.split("\n") if line.startswith("ExecStart=")]
+    assert "--publish" not in start and "--env PORT" not in start
+    assert start.endswith(f'@{DIGEST}" "/bin/worker"')
+    assert "Conflicts=nap-shop-r3-worker@*.service" in worker.text
+    assert units.process_of("nap-shop-r3-worker@2.service") == "worker"
+    assert units.process_of("nap-shop-r3@2.service") == "web"
+    assert units.release_of("nap-shop-r3-worker@2.service", APP) == 3

@@ -84,3 +84,14 @@ def destroy(app: Any) -> None:
     found = _docker("ps", "-aq", "--filter", f"label=nap.app={app.name}").split()
     if found:
         _docker("rm", "-f", *found)
+
+
+@hookimpl
+def run_once(app: Any, image: Any, command: Any, output: Any) -> Any:
+    done = subprocess.run(
+        ["docker", "run", "--rm", image.pinned, *command], capture_output=True, text=True
+    )
+    if output is not None:
+        for line in (done.stdout + done.stderr).split("\n"):
+            output.line(line)
+    return done.returncode
