@@ -1,10 +1,7 @@
-"""Day-2 operations, the one front door for the CLI and for SSH: config vars,
-rollbacks, scaling, what runs where, logs, stop/start/restart, destroy.
-
-Every scheduler hook of day-2 work is called from here and nowhere else. An
-operation that makes a release (config, rollback, scale) goes through
-:mod:`nap_core.lifecycle`, as a deploy does: the change it carries becomes the
-app's only when the new release serves, so a failed one changes nothing.
+"""Day-2 operations, the one front door for the CLI and SSH (config, rollback, scale,
+instances, logs, stop/start/restart, destroy); the only caller of day-2 scheduler hooks.
+Config, rollback and scale go through :mod:`nap_core.lifecycle` as a deploy does: their
+change becomes the app's only once the new release serves, so a failed one changes nothing.
 """
 
 from __future__ import annotations
