@@ -76,6 +76,7 @@ def nap_owned_home() -> Any:
     base.chmod(0o755)
     home = base / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NAP_", "GIT_"))}
+    env["NAP_ROUTER"] = "none"  # no Caddy on port 80 from this test
     setup = subprocess.run(
         [*NAP, "server", "setup", "--home", str(home)], env=env, capture_output=True, text=True
     )

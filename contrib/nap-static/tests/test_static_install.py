@@ -56,7 +56,7 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory, source: Path) -> Iterat
 
 def run(venv: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NAP_", "PYTHON"))}
-    env.update(NAP_HOME=str(home), NAP_DEPLOY_TIMEOUT="8", NAP_STOP_TIMEOUT="2")
+    env.update(NAP_HOME=str(home), NAP_DEPLOY_TIMEOUT="8", NAP_STOP_TIMEOUT="2", NAP_ROUTER="none")
     return subprocess.run(
         [str(venv / "bin" / "nap"), *args], env=env, capture_output=True, text=True, timeout=900
     )
@@ -141,6 +141,7 @@ def test_plugins_install_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
     from nap_core.cli import command_line
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("NAP_ROUTER", "none")  # in process: no Caddy for the default NAP_HOME
     group, session = command_line()
     result = CliRunner().invoke(group, ["plugins", "install", "nap-static"], obj=session)
 
