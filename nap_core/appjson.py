@@ -19,6 +19,7 @@ from nap_core import procfile
 from nap_core.checks import Check, HealthChecks
 from nap_core.errors import NapError
 from nap_core.model import Tree
+from nap_core.output import Output
 from nap_core.procfile import FILE_LIMIT, check_type_name, split_command
 from nap_core.proctable import ProcessTable
 
@@ -180,3 +181,16 @@ def process_table(
         table, formation=found.formation, predeploy=found.predeploy, postdeploy=found.postdeploy
     )
     return table, found
+
+
+def startup_checks(
+    file_checks: HealthChecks, described: AppJson | None, output: Output
+) -> HealthChecks:
+    """The startup checks: app.json's ``healthchecks.web`` if it has them, else CHECKS."""
+    if described is None or described.checks is None:
+        return file_checks
+    for note in described.notes:
+        output.line(note)
+    if file_checks.checks:
+        output.line("app.json has health checks: they are used, CHECKS is ignored")
+    return described.checks

@@ -24,6 +24,7 @@ from nap_core import drain, routing
 from nap_core.cleanup import prune
 from nap_core.config import Settings
 from nap_core.errors import NapError, NoScheduler
+from nap_core.locks import app_lock
 from nap_core.model import App, AppConfig, HealthChecks, Image, ProcessTable, Release, Source, Unit
 from nap_core.output import Output, TeeOutput
 from nap_core.phases import after_switch, before_start
@@ -42,6 +43,20 @@ class Outcome:
     def to_dict(self) -> dict[str, Any]:
         """The release record of ``nap deploy --json``."""
         return self.release.to_dict(current=self.current)
+
+
+@contextmanager
+def deploy_lock(settings: Settings, app: App, output: Output) -> Iterator[None]:
+    """Hold the app's deploy lock for a deploy, saying so while another holds it."""
+    waiting = f"Waiting for another deploy of {app.name} to finish"
+    with app_lock(
+        settings.home,
+        app.name,
+        lambda who: output.step(f"{waiting} ({who})"),
+        settings.number("lock_timeout"),
+        f"deploy of {app.name}",
+    ):
+        yield
 
 
 def draft(

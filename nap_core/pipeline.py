@@ -1,20 +1,16 @@
-"""The deploy, top to bottom: intake, detect, fetch, is_current, build, publish,
-render_units, schedule, report. A hook nobody answers raises a named error that
-says what to do. A release becomes current only once its instances answer
-(:mod:`nap_core.lifecycle`); until then, and if anything fails, the previous
-release keeps serving."""
+"""The deploy, top to bottom: intake, detect, fetch, is_current, build, publish, render_units,
+schedule, report. A release becomes current only once it answers (:mod:`nap_core.lifecycle`);
+until then, and if anything fails, the previous release keeps serving."""
 
 from __future__ import annotations
 
 import attrs
 
 from nap_core import app_types, appjson, health, lifecycle, phases, routing
-from nap_core.appjson import AppJson
 from nap_core.config import Settings
 from nap_core.errors import NoBuilder, NoFetcher, NoIntake, NoPublisher
 from nap_core.lifecycle import Outcome
-from nap_core.locks import app_lock
-from nap_core.model import AppConfig, HealthChecks, Release, Request, Source, Tree
+from nap_core.model import AppConfig, Release, Request, Source, Tree
 from nap_core.output import Output
 from nap_core.plugins import PluginManager
 from nap_core.state import State
@@ -26,21 +22,11 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
     if push is None:
         raise NoIntake(f"no plugin accepts a {request.kind!r} request; check `nap plugins list`")
     app = push.app
-    waiting = f"Waiting for another deploy of {app.name} to finish"
-    with (
-        app_lock(
-            settings.home,
-            app.name,
-            lambda who: output.step(f"{waiting} ({who})"),
-            settings.number("lock_timeout"),
-            f"deploy of {app.name}",
-        ),
-        State(settings.home) as state,
-    ):
+    with lifecycle.deploy_lock(settings, app, output), State(settings.home) as state:
         state.ensure_app(app)
         lifecycle.recover(state, app, settings, pm, output)
         tree = Tree(push.repo, push.new)
-        check_tree(tree, settings)  # before anything is checked out
+        tree.check(settings)  # before anything is checked out
         app_type = app_types.app_type_of(app, tree, state, pm)
         file_checks = health.read(tree, settings)  # CHECKS, the older form
         with lifecycle.workdir(settings, app) as workdir:
@@ -63,30 +49,17 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
                 state.update_placements(running)
                 running = routing.serve(state, running, settings, pm, output)
             else:
-                checks = _checks(file_checks, described, output)
+                checks = appjson.startup_checks(file_checks, described, output)
                 draft = lifecycle.draft(
                     app, source.revision, source.tree, config, settings, checks, processes=table
                 )
-                release = _release(
-                    state, source, draft, app_type, config, last, settings, pm, output
-                )
+                release = _new(state, source, draft, app_type, config, last, settings, pm, output)
             outcome = Outcome(running or release, current=running is not None)
     pm.hook.report(release=outcome.release, current=outcome.current, output=output)
     return outcome
 
 
-def _checks(file_checks: HealthChecks, described: AppJson | None, output: Output) -> HealthChecks:
-    """The startup checks: app.json's ``healthchecks.web`` if it has them, else CHECKS."""
-    if described is None or described.checks is None:
-        return file_checks
-    for note in described.notes:
-        output.line(note)
-    if file_checks.checks:
-        output.line("app.json has health checks: they are used, CHECKS is ignored")
-    return described.checks
-
-
-def _release(
+def _new(
     state: State,
     source: Source,
     draft: Release,
@@ -125,12 +98,3 @@ def _release(
     release = lifecycle.conclude(state, release, None, settings, pm, output)
     phases.after_switch(release, config, settings, pm, output)
     return release
-
-
-def check_tree(tree: Tree, settings: Settings) -> None:
-    """Refuse a pushed tree over nap's limits, read from git before any checkout:
-    ``max_tree_files`` entries, ``max_tree_size`` bytes, and the files nap or the
-    build reads (``Dockerfile``, ``.dockerignore``, ``CHECKS``) regular files of
-    at most ``max_read_size`` bytes, never symlinks."""
-    tree.check_bounds(int(settings.number("max_tree_files")), int(settings.number("max_tree_size")))
-    tree.check_read_files(int(settings.number("max_read_size")))

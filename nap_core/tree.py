@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from nap_core.errors import NapError
 from nap_core.gitenv import isolated
+
+if TYPE_CHECKING:
+    from nap_core.config import Settings
 
 #: Files of the push that nap or the build reads as files: regular files only.
 READ_FILES = ("CHECKS", "Dockerfile", ".dockerignore", "app.json", "Procfile")
@@ -85,6 +89,16 @@ class Tree:
                 f"{path} is {found.size} bytes; nap reads at most {cap} (max_read_size)"
             )
         return self._git("cat-file", "blob", f"{self.revision}:{path}")
+
+    def check(self, settings: Settings) -> None:
+        """Refuse a pushed tree over nap's limits, read from git before any checkout:
+        ``max_tree_files`` entries, ``max_tree_size`` bytes, and the files nap or the
+        build reads (``Dockerfile``, ``.dockerignore``, ``CHECKS``) regular files of
+        at most ``max_read_size`` bytes, never symlinks."""
+        self.check_bounds(
+            int(settings.number("max_tree_files")), int(settings.number("max_tree_size"))
+        )
+        self.check_read_files(int(settings.number("max_read_size")))
 
     def check_read_files(self, cap: int) -> None:
         """Refuse the push if a file of :data:`READ_FILES` is not a regular file of

@@ -31,3 +31,7 @@ def test_no_plugin_asks_which_scheduler_is_configured(path: Path) -> None:
 @pytest.mark.parametrize("path", CORE + PLUGINS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_module_is_over_300_lines(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= 300
+
+
+def test_the_deploy_story_is_told_in_at_most_100_lines() -> None:
+    assert len((ROOT / "nap_core" / "pipeline.py").read_text().splitlines()) <= 100
