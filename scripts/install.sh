@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install what nap needs on a Debian machine, as root; safe to run again.
 #   - Debian packages: the Docker engine, a registry, sshd, git, busybox (test apps),
+#     debootstrap (the rootfs of the base-image stand-ins, scripts/base-images.sh),
 #     systemd (only for `systemd-analyze verify` of rendered units; it does not run here),
 #     caddy (the router; nap starts it itself), pebble (a real ACME server, with
 #     pebble-challtestsrv, for the HTTPS tests), wrk (bench/router.py), openssl (test certs)
@@ -12,7 +13,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${NAP_VENV:-/opt/nap/venv}
 
 PACKAGES=(docker.io docker-registry git busybox-static openssh-server socat iproute2 curl systemd
-          python3 python3-venv ca-certificates caddy libcap2-bin pebble wrk openssl)
+          python3 python3-venv ca-certificates caddy libcap2-bin pebble wrk openssl debootstrap)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -10,8 +10,9 @@ bash scripts/install.sh
 # The contrib app types are their own distributions; the suite tests them installed.
 "$VENV/bin/pip" install -q --disable-pip-version-check -e contrib/nap-static -e contrib/nap-python \
   -e contrib/nap-node 2>&1 | grep -v -e "^WARNING: Running pip as" || true
-bash scripts/base-images.sh
+# dockerd first: the base-image stand-ins are built on it.
 bash scripts/services.sh
+bash scripts/base-images.sh
 
 echo "-----> ruff"
 "$VENV/bin/ruff" check .
