@@ -8,6 +8,12 @@ lock and retires only if release N is still the current one; if another
 release became current meanwhile, that release's own drain retires N later,
 ``router.drain`` seconds after the router switched away from it. The current
 release is never stopped.
+
+Who owes the app that retirement is written down (``NAP_HOME/apps/APP/retiring``,
+a process identity): the deploy from just before its switch, then the ``nap
+drain`` process it hands over to. If that process is gone and the file is
+still there (SIGKILL, a lost machine), the retirement was :func:`abandoned`;
+the next command that touches the app retires at once (:mod:`nap_core.lifecycle`).
 """
 
 from __future__ import annotations
@@ -16,13 +22,45 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+from nap_core import processes
 from nap_core.config import Settings
 from nap_core.locks import app_lock
 from nap_core.model import App, Release
 from nap_core.output import Output
 from nap_core.plugins import PluginManager
 from nap_core.state import State
+
+
+def _owed(settings: Settings, app: App) -> Path:
+    return settings.app_dir(app.name) / "retiring"
+
+
+def owe(settings: Settings, app: App, pid: int | None = None) -> None:
+    """Record that process ``pid`` (default: this one) owes ``app`` a retirement."""
+    path = _owed(settings, app)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(processes.identity(pid))
+
+
+def settle(settings: Settings, app: App, only_mine: bool = True) -> None:
+    """The retirement is done: forget who owed it (if this process did, unless told)."""
+    path = _owed(settings, app)
+    try:
+        if not only_mine or path.read_text() == processes.identity():
+            path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def abandoned(settings: Settings, app: App) -> bool:
+    """Whether the process that owed ``app`` a retirement died before it was done."""
+    try:
+        owner = _owed(settings, app).read_text()
+    except FileNotFoundError:
+        return False
+    return not owner or not processes.alive(owner)
 
 
 def retire(
@@ -33,11 +71,12 @@ def retire(
     output: Output,
 ) -> None:
     """Retire what ``release`` (now current) replaced: now, or later behind a router."""
-    if settings.router == "none":
-        pm.hook.retire(app=release.app, keep=release, settings=settings, output=output)
+    if settings.router == "none" or replaced is None:
+        # Nothing served before: nothing to drain (dead deploys' leftovers: recover).
+        if settings.router == "none":
+            pm.hook.retire(app=release.app, keep=release, settings=settings, output=output)
+        settle(settings, release.app)
         return
-    if replaced is None:
-        return  # nothing served before: nothing to drain (dead deploys' leftovers: recover)
     later(settings, release)
     output.line(
         f"the previous release drains for {settings.number('router.drain'):g} s, then stops"
@@ -50,7 +89,7 @@ def later(settings: Settings, release: Release) -> None:
     log_path = settings.app_dir(app) / "drain.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        subprocess.Popen(
+        drain = subprocess.Popen(
             [sys.executable, "-m", "nap", "drain", app, str(release.number)],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -58,6 +97,7 @@ def later(settings: Settings, release: Release) -> None:
             env={**os.environ, **settings.environ},
             start_new_session=True,  # setsid: the push's SSH session may end first
         )
+    owe(settings, release.app, drain.pid)
 
 
 def run(settings: Settings, pm: PluginManager, app: App, number: int, output: Output) -> bool:
@@ -70,4 +110,5 @@ def run(settings: Settings, pm: PluginManager, app: App, number: int, output: Ou
             output.line(f"release {number} is no longer current: its successor's drain retires")
             return False
         pm.hook.retire(app=app, keep=current, settings=settings, output=output)
+        settle(settings, app)
         return True

@@ -179,6 +179,7 @@ def conclude(
     leaves two releases running, not none.
     """
     replaced = state.current(release.app)
+    drain.owe(settings, release.app)  # dying from here on, it leaves the retiring to recover
     state.make_current(release, change)
     release = routing.serve(state, release, settings, pm, output)
     drain.retire(release, replaced, settings, pm, output)
@@ -195,7 +196,8 @@ def recover(
     dead: list[Release] | None = None,
 ) -> None:
     """Clean up after deploys of ``app`` that died: mark their releases failed, stop
-    what they started, remove their images and work directories. Call under the
+    what they started, remove their images and work directories; retire what a
+    release replaced if its deploy or drain died before doing so. Call under the
     app's deploy lock (then no deploy of the app runs).
 
     :param dead: releases already marked failed as dead, to clean up too.
@@ -203,10 +205,16 @@ def recover(
     dead = [*(dead or []), *state.fail_dead(app, locked=True)]
     for leftover in (settings.home / "tmp").glob(f"{app.name}.*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    if not dead:
+    abandoned = drain.abandoned(settings, app)
+    if not dead and not abandoned:
         return
-    output.step(f"Cleaning up after the deploy of release {dead[-1].number}, which died")
-    pm.hook.retire(app=app, keep=state.current(app), settings=settings, output=output)
+    keep = state.current(app)
+    if dead:
+        output.step(f"Cleaning up after the deploy of release {dead[-1].number}, which died")
+    elif keep is not None:
+        output.step(f"Retiring what release {keep.number} replaced (its drain was killed)")
+    pm.hook.retire(app=app, keep=keep, settings=settings, output=output)
+    drain.settle(settings, app, only_mine=False)
     routing.update(state, app, settings, pm, output)  # it may have died before the switch
     for release in dead:
         if release.image is not None:

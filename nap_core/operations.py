@@ -13,7 +13,7 @@ from typing import TextIO
 
 import attrs
 
-from nap_core import lifecycle, routing
+from nap_core import drain, lifecycle, routing
 from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.locks import app_lock, if_free, push_lock
@@ -85,9 +85,10 @@ class Operations:
 
     def _clean_up_after_the_dead(self, state: State, app: App) -> None:
         """A deploy that died shows as failed at once; what it left running goes
-        now if no deploy of the app holds its locks (else that deploy cleans up)."""
+        now if no deploy of the app holds its locks (else that deploy cleans up),
+        and so does a release whose drain died."""
         dead = state.fail_dead(app)
-        if not dead:
+        if not dead and not drain.abandoned(self.settings, app):
             return
         with if_free(self.settings.home, app.name) as free:
             if free:

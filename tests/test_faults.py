@@ -4,17 +4,11 @@ running once a command touches the app, and the next push deploys."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NAP, Nap, SampleApp, http_get
+from conftest import Nap, SampleApp, http_get
+from faultlab import kill_when, release_containers, releases, start_deploy
 
 from nap_core.locks import if_free
 
@@ -25,41 +19,6 @@ COPY www /www
 EXPOSE 8080
 CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
 """
-
-
-def release_containers(engine: Any, app: str, number: int) -> list[Any]:
-    labels = [f"nap.app={app}", f"nap.release={number}"]
-    return list(engine.containers.list(all=True, filters={"label": labels}))
-
-
-def start_deploy(nap: Nap, app: str, path: Path) -> subprocess.Popen[str]:
-    """`nap deploy` in a process group of its own, like a push's session."""
-    return subprocess.Popen(
-        [*NAP, "deploy", app, str(path)],
-        env={**nap.env, "NAP_DEPLOY_TIMEOUT": "60"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def kill_when(
-    deploy: subprocess.Popen[str], ready: Callable[[], bool], seconds: float = 60
-) -> None:
-    """SIGKILL the deploy's whole process group once ``ready()``."""
-    deadline = time.monotonic() + seconds
-    while not ready():
-        assert deploy.poll() is None, f"the deploy ended first: {deploy.stderr.read()}"  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, "the deploy never reached the stage"
-        time.sleep(0.1)
-    os.killpg(deploy.pid, signal.SIGKILL)
-    deploy.wait(10)
-
-
-def releases(nap: Nap, app: str) -> dict[int, str]:
-    listed = json.loads(nap("releases", app, "--json", check=True).stdout)
-    return {r["release"]: r["status"] for r in listed}
 
 
 def assert_recovered(nap: Nap, app: str, url: str, engine: Any) -> None:

@@ -5,7 +5,9 @@ what an interactive run needs (stdin streamed and closed at its end, a TTY with
 ``-t``, the exit status of the command as its own), and the release phase
 reads its output line by line the same way. Each container is named, labelled
 ``nap.oneoff=APP`` (so a deploy's clean-up of old releases never touches a
-one-off) and removed afterwards whatever happens.
+one-off) and ``nap.owner=PID:STARTTIME`` (the nap process that waits for it),
+and removed afterwards whatever happens; if that process is SIGKILLed, the
+scheduler's next ``retire`` removes it (:func:`orphaned`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from types import FrameType
 
 from nap_core.errors import DeployFailed, NapError
 from nap_core.output import Output
+from nap_core.processes import alive, identity
 
 LABEL_ONEOFF = "nap.oneoff"
+LABEL_OWNER = "nap.owner"
 
 
 class Hangup(Exception):
@@ -63,6 +67,7 @@ def run(
     docker = docker_command()
     argv = [docker, *engine, "run", "--rm", "--init", "--name", name]
     argv += ["--label", f"{LABEL_ONEOFF}={app}", "--label", f"nap.release={release}"]
+    argv += ["--label", f"{LABEL_OWNER}={identity()}"]
     argv += ["--env-file", str(env_file)]
     for volume, path in volumes:
         argv += ["--volume", f"{volume}:{path}"]
@@ -90,6 +95,13 @@ def run(
             signal.signal(sig, handler)
         # --rm removes it when it exits; this covers a client gone or a deadline passed.
         subprocess.run([docker, *engine, "rm", "--force", name], capture_output=True, check=False)
+
+
+def orphaned(labels: dict[str, str]) -> bool:
+    """Whether a one-off with these labels lost the nap process that waits for it
+    (killed with its deploy or its ``nap run``): nothing will remove it but clean-up."""
+    owner = labels.get(LABEL_OWNER, "")
+    return bool(owner) and not alive(owner)
 
 
 def _streamed(argv: list[str], output: Output, timeout: float, name: str) -> int:

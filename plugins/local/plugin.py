@@ -22,6 +22,7 @@ from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Un
 from nap_core.output import Output
 from nap_core.proctable import WEB
 from nap_core.templates import render
+from nap_docker import oneoff
 from nap_docker.engine import docker_client
 from nap_docker.envfile import env_file, process_env, write_env_file
 from nap_docker.volumes import volume_name
@@ -150,12 +151,21 @@ def schedule(
 
 
 @hookimpl
-def retire(app: App, keep: Release, settings: Settings, output: Output) -> None:
-    """Stop and remove every container of the app that is not of release ``keep``."""
+def retire(app: App, keep: Release | None, settings: Settings, output: Output) -> None:
+    """Stop and remove every container of the app that is not of release ``keep``,
+    and the one-offs whose nap process was killed (a release phase, a postdeploy)."""
+    client = docker_client()
     old = [
         container
-        for container in containers.release_containers(docker_client(), app)
-        if container.labels.get(containers.LABEL_RELEASE) != str(keep.number)
+        for container in containers.release_containers(client, app)
+        if keep is None or container.labels.get(containers.LABEL_RELEASE) != str(keep.number)
+    ]
+    old += [
+        container
+        for container in client.containers.list(
+            all=True, filters={"label": f"{oneoff.LABEL_ONEOFF}={app.name}"}
+        )
+        if oneoff.orphaned(container.labels)
     ]
     if old:
         output.line(f"stopping {', '.join(sorted(c.name for c in old))}")

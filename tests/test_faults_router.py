@@ -1,0 +1,175 @@
+"""A deploy killed behind the router (real Caddy, engine, registry): during the
+publish, during the release phase, and during the drain. A request loop runs
+through the router across the kill and the recovery and must see no failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import SampleApp, remove_app_containers
+from faultlab import (
+    HoldingProxy,
+    kill_when,
+    release_containers,
+    releases,
+    start_deploy,
+    text_of,
+)
+from routerlab import RequestLoop, RouterHome, get
+
+from nap_core.locks import if_free
+
+#: This suite's own ports (router HTTP, HTTPS, the registry proxy).
+HTTP_PORT, HTTPS_PORT, PROXY_PORT = 21000, 21001, 21010
+
+
+@pytest.fixture
+def routed(docker_engine: Any) -> Iterator[RouterHome]:
+    """A NAP_HOME with Caddy on this suite's ports; stopped and removed after."""
+    home = RouterHome(dict(os.environ))
+    home.http_port, home.https_port = HTTP_PORT, HTTPS_PORT
+    home.nap.env.update(NAP_ROUTER_HTTP_PORT=str(HTTP_PORT), NAP_ROUTER_HTTPS_PORT=str(HTTPS_PORT))
+    try:
+        yield home
+    finally:
+        home.stop()
+
+
+@pytest.fixture
+def fkapp(docker_engine: Any) -> Iterator[str]:
+    """A fresh app name; its containers, one-offs, image tags and volumes go after."""
+    import docker.errors
+
+    name = f"fk{uuid.uuid4().hex[:8]}"
+    yield name
+    remove_app_containers(docker_engine, name)
+    for container in docker_engine.containers.list(
+        all=True, filters={"label": f"nap.oneoff={name}"}
+    ):
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True)
+    for registry in ("127.0.0.1:5000", f"127.0.0.1:{PROXY_PORT}"):
+        for image in docker_engine.images.list(name=f"{registry}/{name}"):
+            for tag in image.tags:
+                if tag.rpartition(":")[0] == f"{registry}/{name}":
+                    with contextlib.suppress(docker.errors.APIError):
+                        docker_engine.images.remove(tag)
+    for volume in docker_engine.volumes.list(filters={"label": f"nap.app={name}"}):
+        with contextlib.suppress(docker.errors.APIError):
+            volume.remove(force=True)
+
+
+def tags_of(engine: Any, registry: str, app: str) -> set[str]:
+    """The app's local image tags (``N`` of ``REGISTRY/APP:N``)."""
+    repository = f"{registry}/{app}"
+    return {
+        tag.rpartition(":")[2]
+        for image in engine.images.list(name=repository)
+        for tag in image.tags
+        if tag.rpartition(":")[0] == repository
+    }
+
+
+def assert_recovered(routed: RouterHome, app: str, engine: Any, registry: str) -> None:
+    """What a deploy killed before its switch must leave, checked by the next commands."""
+    assert releases(routed.nap, app) == {2: "failed", 1: "current"}
+    assert release_containers(engine, app, 2) == []  # removed by that command
+    assert "2" not in tags_of(engine, registry, app)  # and its image
+    with if_free(routed.home, app) as free:
+        assert free
+    assert get(routed.http_port, f"{app}.localhost") == (200, "hello 1")
+
+
+def then_the_next_push_deploys(routed: RouterHome, app: str, sample: SampleApp) -> None:
+    sample.write("Procfile", "")
+    sample.write("app.json", "{}")
+    sample.serve("hello 3")
+    routed.nap("deploy", app, str(sample.path), check=True)
+    assert get(routed.http_port, f"{app}.localhost") == (200, "hello 3")
+    assert releases(routed.nap, app)[3] == "current"
+
+
+def test_a_deploy_killed_during_its_publish_leaves_release_1_serving_through_the_router(
+    routed: RouterHome, sample_app: SampleApp, fkapp: str, docker_engine: Any
+) -> None:
+    registry = f"127.0.0.1:{PROXY_PORT}"
+    routed.nap.env["NAP_REGISTRY"] = registry
+    log = routed.home / "apps" / fkapp / "releases" / "2" / "build.log"
+    with HoldingProxy(PROXY_PORT, ("127.0.0.1", 5000)) as proxy:
+        routed.nap("deploy", fkapp, str(sample_app.path), check=True)
+        sample_app.serve("hello 2")
+        with RequestLoop(routed.http_port, f"{fkapp}.localhost") as loop:
+            proxy.hold()  # the push of release 2 starts, and gets no further
+            deploy = start_deploy(routed.nap, fkapp, sample_app.path)
+            kill_when(deploy, lambda: "Publishing to" in text_of(log) and proxy.stalled > 0)
+            proxy.release()
+            assert_recovered(routed, fkapp, docker_engine, registry)
+            then_the_next_push_deploys(routed, fkapp, sample_app)
+    assert loop.sent >= 5
+    assert loop.failures == []
+    assert {"hello 1", "hello 3"} >= set(loop.bodies)
+
+
+def test_a_deploy_killed_during_its_release_phase_leaves_release_1_serving_through_the_router(
+    routed: RouterHome, sample_app: SampleApp, fkapp: str, docker_engine: Any
+) -> None:
+    routed.nap("deploy", fkapp, str(sample_app.path), check=True)
+    sample_app.write("Procfile", "release: /bin/busybox sleep 60\n")
+    sample_app.serve("hello 2")
+    with RequestLoop(routed.http_port, f"{fkapp}.localhost") as loop:
+        deploy = start_deploy(routed.nap, fkapp, sample_app.path)
+        kill_when(
+            deploy,
+            lambda: any(c.status == "running" for c in release_containers(docker_engine, fkapp, 2)),
+        )
+        assert_recovered(routed, fkapp, docker_engine, "127.0.0.1:5000")
+        then_the_next_push_deploys(routed, fkapp, sample_app)
+    assert loop.sent >= 5
+    assert loop.failures == []
+    assert {"hello 1", "hello 3"} >= set(loop.bodies)
+
+
+def test_a_deploy_killed_during_the_drain_ends_with_the_new_release_serving_and_the_old_retired(
+    routed: RouterHome, sample_app: SampleApp, fkapp: str, docker_engine: Any
+) -> None:
+    """The switch is done: recovered means release 2 current and serving, release 1's
+    containers (whose drain was killed too) removed by the next command."""
+    routed.nap.env["NAP_ROUTER_DRAIN"] = "30"  # the kill comes well inside it
+    routed.nap("deploy", fkapp, str(sample_app.path), check=True)
+    # postdeploy runs after the switch and the drain's start: it holds the deploy there.
+    sample_app.write("app.json", '{"scripts": {"postdeploy": "/bin/busybox sleep 60"}}')
+    sample_app.serve("hello 2")
+    with RequestLoop(routed.http_port, f"{fkapp}.localhost") as loop:
+        deploy = start_deploy(routed.nap, fkapp, sample_app.path)
+        kill_when(
+            deploy,
+            lambda: (
+                bool(routed.drain_pids())
+                and any(c.status == "running" for c in release_containers(docker_engine, fkapp, 2))
+            ),
+        )
+        for pid in routed.drain_pids():  # the whole deploy: its drain too
+            os.killpg(pid, signal.SIGKILL)
+        assert get(routed.http_port, f"{fkapp}.localhost") == (200, "hello 2")
+
+        assert releases(routed.nap, fkapp) == {2: "current", 1: "previous"}
+        assert release_containers(docker_engine, fkapp, 1) == []  # retired by that command
+        assert [c.name for c in release_containers(docker_engine, fkapp, 2)] == [
+            f"nap-{fkapp}-r2.1"
+        ]  # its postdeploy container went too
+        with if_free(routed.home, fkapp) as free:
+            assert free
+        assert get(routed.http_port, f"{fkapp}.localhost") == (200, "hello 2")
+        routed.nap.env["NAP_ROUTER_DRAIN"] = "1"
+        then_the_next_push_deploys(routed, fkapp, sample_app)
+    assert loop.sent >= 5
+    assert loop.failures == []
+    assert loop.bodies[-1] == "hello 3"
+    assert {"hello 1", "hello 2", "hello 3"} >= set(loop.bodies)
