@@ -150,6 +150,11 @@ class Tree:
         for line in sizes.decode().split("\n"):
             if line:
                 name, size = line.split()
+                if not size.isdigit():  # "missing": a pack or object file is damaged
+                    raise NapError(
+                        f"the app's repository is damaged: object {name[:12]} of the pushed "
+                        f"revision {self.revision[:12]} is {size} or unreadable"
+                    )
                 total += int(size) * counts[name]
         if total > max_bytes:
             raise PushTooLarge(f"the pushed tree holds more than {max_bytes} bytes (max_tree_size)")

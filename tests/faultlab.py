@@ -18,6 +18,9 @@ from typing import Any
 
 from conftest import NAP, Nap
 
+#: An app.json whose postdeploy script is ``%s``: it runs once the release is current.
+POSTDEPLOY = '{"scripts": {"dokku": {"postdeploy": "%s"}}}'
+
 
 def release_containers(engine: Any, app: str, number: int) -> list[Any]:
     """The containers of release ``number``: its processes and its one-offs."""
@@ -27,6 +30,26 @@ def release_containers(engine: Any, app: str, number: int) -> list[Any]:
         *engine.containers.list(all=True, filters={"label": processes}),
         *engine.containers.list(all=True, filters={"label": oneoffs}),
     ]
+
+
+def remove_app(engine: Any, name: str, registries: tuple[str, ...] = ("127.0.0.1:5000",)) -> None:
+    """Remove what a test's app left on the engine: containers, one-offs, tags, volumes."""
+    import docker.errors
+
+    for label in (f"nap.app={name}", f"nap.oneoff={name}"):
+        for container in engine.containers.list(all=True, filters={"label": label}):
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+    for registry in registries:
+        repository = f"{registry}/{name}"
+        for image in engine.images.list(name=repository):
+            for tag in image.tags:
+                if tag.rpartition(":")[0] == repository:
+                    with contextlib.suppress(docker.errors.APIError):
+                        engine.images.remove(tag)
+    for volume in engine.volumes.list(filters={"label": f"nap.app={name}"}):
+        with contextlib.suppress(docker.errors.APIError):
+            volume.remove(force=True)
 
 
 def start_deploy(nap: Nap, app: str, path: Path) -> subprocess.Popen[str]:
@@ -66,6 +89,22 @@ def text_of(path: Path) -> str:
         return path.read_text()
     except FileNotFoundError:
         return ""
+
+
+def kill_home_processes(home: Path) -> None:
+    """SIGKILL every process working on NAP_HOME ``home`` (a hook stuck after a test
+    failed, say): found by its environment, killed by pid."""
+    marker = f"NAP_HOME={home}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 class HoldingProxy:

@@ -196,6 +196,7 @@ def test_any_command_is_one_allowed_action_or_refused(
         ("repos", f"{action.app}.git"),
         ("locks",),
         ("locks", f"{action.app}.push.lock"),
+        ("tmp",),  # where the hook's result file lived while git ran
     }
 
 

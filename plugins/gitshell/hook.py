@@ -9,8 +9,50 @@ printed reaches the pusher as ``remote:`` lines.
 from __future__ import annotations
 
 import os
+import select
 import sys
 from pathlib import Path
+
+#: The most bytes one write to a pipe can take once select() says it is
+#: writable without blocking (POSIX's PIPE_BUF, 4096 on Linux).
+PIPE_BUF = 4096
+
+
+class ClientStream:
+    """The hook's stderr, which reaches the pusher through git-receive-pack.
+
+    A pusher that went away (its SSH client killed) makes git stop reading it;
+    a plain write would then block the deploy for ever, holding the app's locks,
+    possibly after its release became current. Each write waits at most
+    ``patience`` seconds for room; past that, or on a broken pipe, the client
+    counts as gone: the rest is dropped, and the deploy finishes as it would
+    have (git then moves the branch, so it names the release that serves).
+    """
+
+    def __init__(self, fd: int, patience: float) -> None:
+        self.fd = fd
+        self.patience = patience
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        """Write ``text`` unless the client is gone; return its length either way."""
+        view = memoryview(text.encode("utf-8", "backslashreplace"))
+        while view and not self.gone:
+            _, ready, _ = select.select([], [self.fd], [], self.patience)
+            try:
+                if not ready:
+                    raise TimeoutError
+                view = view[os.write(self.fd, view[:PIPE_BUF]) :]
+            except OSError:  # BrokenPipeError, TimeoutError: nobody reads any more
+                self.gone = True
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+    def isatty(self) -> bool:
+        """Never a terminal: git relays it."""
+        return False
 
 
 def parse_updates(text: str) -> tuple[tuple[str, str, str], ...]:
@@ -30,6 +72,8 @@ def parse_updates(text: str) -> tuple[tuple[str, str, str], ...]:
 def main() -> int:
     """Deploy the pushed revision; exit non-zero to reject the push."""
     from nap_core.model import Request
+    from nap_core.output import Output
+    from nap_core.paths import number
     from nap_core.runner import run_deploy
 
     repo = Path(os.environ.get("GIT_DIR", ".")).resolve()
@@ -42,7 +86,14 @@ def main() -> int:
     request = Request(
         kind="pre-receive", repo=repo, updates=updates, key=environ.get("NAP_KEY", "")
     )
-    return run_deploy(request, environ)
+    # A pusher silent for session_timeout seconds is gone (as nap shell decides).
+    patience = number(environ, Path(environ["NAP_HOME"]), "session_timeout", 60.0)
+    code = run_deploy(request, environ, Output(ClientStream(2, patience)))  # type: ignore[arg-type]
+    result = environ.get("NAP_DEPLOY_RESULT")
+    if code and result:
+        # A local `nap deploy`: its error line is out; say the deploy, not git, refused.
+        Path(result).write_text('{"rejected": true}')
+    return code
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nap_core.errors import NapError
 from nap_core.gitenv import isolated
 from nap_core.locks import take_push_lock
 
@@ -46,9 +47,63 @@ def ensure_repo(path: Path, max_input_size: int = DEFAULT_MAX_PUSH) -> Path:
             stdout=subprocess.DEVNULL,
             env=isolated(),
         )
+    check_sound(path)
     set_config(path, "receive.maxInputSize", str(max_input_size))
     install_hook(path)
     return path
+
+
+def check_sound(path: Path) -> None:
+    """Refuse a bare repository git cannot use, before any push goes into it.
+
+    One ``git for-each-ref`` reading the type of every branch's commit: it fails,
+    or warns, for a broken HEAD, a missing ``objects`` directory, a branch that
+    is not a hash or names a missing object, and a truncated or empty object
+    file, pack or pack index holding a branch's commit. Damage deeper in the
+    history shows when git reads it, and fails the push then (never a hang:
+    git reads local files).
+
+    :raise NapError: the repository is damaged, with git's first complaint.
+    """
+    done = subprocess.run(
+        ["git", "--git-dir", str(path), "for-each-ref", "--format=%(objecttype)", "refs/heads"],
+        capture_output=True,
+        text=True,
+        env=isolated(),
+        check=False,
+    )
+    if done.returncode == 0 and not done.stderr.strip():
+        return
+    raise NapError(_damaged(path, done.stderr, done.returncode))
+
+
+def damage(path: Path, timeout: float = 30.0) -> str | None:
+    """What is damaged in the repository's history, from ``git fsck
+    --connectivity-only`` (bounded by ``timeout``); ``None`` if nothing is, or
+    if it cannot tell in time. For after git refused a push on its own."""
+    try:
+        done = subprocess.run(
+            ["git", "--git-dir", str(path), "fsck", "--connectivity-only", "--no-dangling"],
+            capture_output=True,
+            text=True,
+            env=isolated(),
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return _damaged(path, done.stderr, done.returncode) if done.returncode else None
+
+
+def _damaged(path: Path, stderr: str, status: int) -> str:
+    complaint = (stderr.strip().split("\n") or [""])[0]
+    for prefix in ("error: ", "fatal: ", "warning: "):
+        complaint = complaint.removeprefix(prefix)
+    return (
+        f"the repository of {path.name.removesuffix('.git')} is damaged "
+        f"({complaint or f'git exited {status}'}): the server's operator can "
+        f"move {path} away (nap makes a new one at the next push), then push again"
+    )
 
 
 def set_config(path: Path, key: str, value: str) -> None:

@@ -15,6 +15,7 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
@@ -22,10 +23,13 @@ from nap_core.quoting import argv_word
 
 #: How often the relay looks whether git has exited.
 TICK = 1.0
+#: What a client that pushes nothing sends: git's flush packet.
+FLUSH = b"0000"
 
 
 def hand_over(kind: str, app: str, key: str, env: MutableMapping[str, str]) -> int:
     """Become ``git-receive-pack`` or ``git-upload-pack`` on the app's bare repository."""
+    from nap_core.errors import NapError
     from nap_core.locks import DEFAULT_TIMEOUT
     from nap_core.paths import home_from, number, repo_path
     from nap_gitshell.repos import DEFAULT_MAX_PUSH, ensure_repo, lock_pushes
@@ -50,10 +54,25 @@ def hand_over(kind: str, app: str, key: str, env: MutableMapping[str, str]) -> i
     timeout = number(env, home, "lock_timeout", DEFAULT_TIMEOUT)
     lock = lock_pushes(home, app, waiting, timeout, f"push to {app} by key {key}")
     os.set_inheritable(lock, True)
-    ensure_repo(repo, int(number(env, home, "max_push_size", DEFAULT_MAX_PUSH)))
+    try:
+        ensure_repo(repo, int(number(env, home, "max_push_size", DEFAULT_MAX_PUSH)))
+    except NapError as exc:  # a damaged repository: before git says it its own way
+        return _refuse(str(exc))
     env["NAP_HOME"] = str(home)
     env["NAP_KEY"] = key
-    return receive(repo, env, idle)
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    # The hook writes this file once it ran (a release record, or "rejected"):
+    # a push git refused before it, nap explains if the repository is damaged.
+    with tempfile.TemporaryDirectory(prefix=".push-", dir=home / "tmp") as private:
+        env["NAP_DEPLOY_RESULT"] = str(Path(private) / "result.json")
+        code, sent = receive(repo, env, idle)
+        if sent and not Path(env["NAP_DEPLOY_RESULT"]).exists():
+            from nap_gitshell.repos import damage
+
+            found = damage(repo)
+            if found:
+                return _refuse(found)
+    return code
 
 
 def execute(program: str, repo: Path, env: MutableMapping[str, str], *flags: str) -> int:
@@ -68,8 +87,9 @@ def execute(program: str, repo: Path, env: MutableMapping[str, str], *flags: str
     return 1  # not reached: exec does not return
 
 
-def receive(repo: Path, env: Mapping[str, str], timeout: float) -> int:
-    """Run ``git-receive-pack REPO``; return its exit status (1 if the client was cut).
+def receive(repo: Path, env: Mapping[str, str], timeout: float) -> tuple[int, bool]:
+    """Run ``git-receive-pack REPO``; return its exit status (1 if the client was cut)
+    and whether the client sent more than an empty request (commands, a pack).
 
     git inherits every inheritable descriptor (the push lock among them), and
     writes to the client directly; only its input passes through here.
@@ -82,10 +102,10 @@ def receive(repo: Path, env: Mapping[str, str], timeout: float) -> int:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, env=dict(env), close_fds=False)
     except OSError as exc:
         sys.stderr.write(f"error: cannot run {program} ({exc.strerror}): install git\n")
-        return 1
+        return 1, False
     assert proc.stdin is not None
     try:
-        cut = relay(proc, proc.stdin.fileno(), timeout)
+        cut, sent = relay(proc, proc.stdin.fileno(), timeout)
     finally:
         with contextlib.suppress(OSError):
             proc.stdin.close()
@@ -95,32 +115,33 @@ def receive(repo: Path, env: Mapping[str, str], timeout: float) -> int:
         sys.stderr.write(
             f"error: the client sent nothing within {timeout:g} s (session_timeout); push again\n"
         )
-        return 1
+        return 1, False
     code = proc.wait()
-    return code if code >= 0 else 1
+    return (code if code >= 0 else 1), sent
 
 
-def relay(proc: subprocess.Popen[bytes], target: int, timeout: float) -> bool:
-    """Copy stdin to ``target`` until EOF or git exits; True if the client sent
-    nothing for ``timeout`` seconds before its first bytes (it is then to be cut)."""
+def relay(proc: subprocess.Popen[bytes], target: int, timeout: float) -> tuple[bool, bool]:
+    """Copy stdin to ``target`` until EOF or git exits. Return whether the client
+    sent nothing for ``timeout`` seconds before its first bytes (it is then to be
+    cut), and whether it sent more than a flush packet (a push that does nothing)."""
     waited = 0.0
-    started = False
+    sent = 0
     while proc.poll() is None:
         ready, _, _ = select.select([0], [], [], TICK)
         if not ready:
             waited += TICK
-            if not started and waited >= timeout:
-                return True
+            if not sent and waited >= timeout:
+                return True, False
             continue
         data = os.read(0, 1 << 16)
         if not data:
-            return False
-        started = True
+            break
+        sent += len(data)
         try:
             _write_all(target, data)
         except BrokenPipeError:
-            return False
-    return False
+            break
+    return False, sent > len(FLUSH)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -107,7 +107,7 @@ def deploy_worktree(
             settings.number("lock_timeout"),
         )
         try:
-            _push(path, bare, f"+{head}:refs/heads/{branch}", env, output)
+            _push(path, bare, f"+{head}:refs/heads/{branch}", env, output, result)
         finally:
             os.close(lock)
         if not result.exists():
@@ -127,8 +127,14 @@ def _redeploy(
     return deploy(request, settings, pm, output).to_dict()
 
 
-def _push(path: Path, bare: Path, refspec: str, env: Mapping[str, str], output: Output) -> None:
-    """Run git push, passing the hook's lines on as they come."""
+def _push(
+    path: Path, bare: Path, refspec: str, env: Mapping[str, str], output: Output, result: Path
+) -> None:
+    """Run git push, passing the hook's lines on as they come.
+
+    The hook writes ``result`` when it ran: a failure without it is git's own
+    (a damaged repository, a pack it refused), said in one ``error:`` line.
+    """
     proc = subprocess.Popen(
         ["git", "-C", str(path), "push", "--quiet", str(bare), refspec],
         stdin=subprocess.DEVNULL,
@@ -139,17 +145,22 @@ def _push(path: Path, bare: Path, refspec: str, env: Mapping[str, str], output: 
     )
     assert proc.stderr is not None
     own_lines = []
-    saw_error = False
+    complaints = []
     for line in proc.stderr:
         if line.startswith(REMOTE):
             text = line[len(REMOTE) :].rstrip()
-            saw_error = saw_error or text.startswith("error: ")
+            if text.startswith(("error: ", "fatal: ")):
+                complaints.append(text.split(": ", 1)[1])
             output.stream.write(text + "\n")
             output.stream.flush()
         else:
             own_lines.append(line.rstrip("\n"))
     if proc.wait() != 0:
-        if saw_error:
+        reported = result.read_text() if result.exists() else ""
+        if "rejected" in json.loads(reported or "{}"):
             raise PushRejected("the deploy failed")
-        detail = "; ".join(line for line in own_lines if line.strip()) or "no detail"
+        own = "; ".join(line for line in own_lines if line.strip())
+        detail = (complaints[-1] if complaints else own) or "no detail"
+        if reported:  # the hook deployed, then git could not move the branch
+            raise NapError(f"the release serves, but git push into {bare} failed: {detail}")
         raise NapError(f"git push into {bare} failed: {detail}")
