@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import SampleApp
+from conftest import HTTPD_DOCKERFILE, SampleApp
 from faultlab import (
     POSTDEPLOY,
     HoldingProxy,
@@ -107,14 +107,19 @@ def test_a_deploy_killed_during_its_release_phase_leaves_release_1_serving_throu
 ) -> None:
     routed.nap("deploy", fkapp, str(sample_app.path), check=True)
     sample_app.write("Procfile", "release: /bin/busybox sleep 60\n")
+    # A new VOLUME: the release phase's container mounts a volume made for it.
+    sample_app.write("Dockerfile", HTTPD_DOCKERFILE + "VOLUME /data\n")
     sample_app.serve("hello 2")
+    volumes = {"label": f"nap.app={fkapp}"}
     with RequestLoop(routed.http_port, f"{fkapp}.localhost") as loop:
         deploy = start_deploy(routed.nap, fkapp, sample_app.path)
         kill_when(
             deploy,
             lambda: any(c.status == "running" for c in release_containers(docker_engine, fkapp, 2)),
         )
+        assert len(docker_engine.volumes.list(filters=volumes)) == 1
         assert_recovered(routed, fkapp, docker_engine, "127.0.0.1:5000")
+        assert docker_engine.volumes.list(filters=volumes) == []  # only release 2 had it
         then_the_next_push_deploys(routed, fkapp, sample_app)
     assert loop.sent >= 5
     assert loop.failures == []

@@ -128,7 +128,12 @@ def _redeploy(
 
 
 def _push(
-    path: Path, bare: Path, refspec: str, env: Mapping[str, str], output: Output, result: Path
+    path: Path,
+    bare: Path,
+    refspec: str,
+    env: Mapping[str, str],
+    output: Output,
+    result: Path | None = None,
 ) -> None:
     """Run git push, passing the hook's lines on as they come.
 
@@ -156,7 +161,7 @@ def _push(
         else:
             own_lines.append(line.rstrip("\n"))
     if proc.wait() != 0:
-        reported = result.read_text() if result.exists() else ""
+        reported = result.read_text() if result is not None and result.exists() else ""
         if "rejected" in json.loads(reported or "{}"):
             raise PushRejected("the deploy failed")
         own = "; ".join(line for line in own_lines if line.strip())

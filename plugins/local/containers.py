@@ -65,7 +65,9 @@ def start(
     process = process or Process(WEB)
     name = f"{container_prefix(app, release.number, process.name)}.{index}"
     ports = image.ports if process.name == WEB else ()
-    mounts = {ensure_volume(client, app, path): {"bind": path} for path in image.volumes}
+    mounts = {
+        ensure_volume(client, app, path, release.number): {"bind": path} for path in image.volumes
+    }
     with contextlib.suppress(docker.errors.NotFound):
         client.containers.get(name).remove(force=True)  # left by a deploy that died
     for attempt in range(PORT_ATTEMPTS):
@@ -114,8 +116,9 @@ def free_port(host: str) -> int | None:
         return None
 
 
-def ensure_volume(client: Any, app: App, path: str) -> str:
-    """The app's named volume for a VOLUME path, created (and labelled) on first use."""
+def ensure_volume(client: Any, app: App, path: str, release: int) -> str:
+    """The app's named volume for a VOLUME path, created (and labelled with the
+    release that made it, :func:`orphan_volumes`) on first use."""
     import docker.errors
 
     name = volume_name(app.name, path)
@@ -135,8 +138,21 @@ def ensure_volume(client: Any, app: App, path: str) -> str:
         labels = legacy.attrs.get("Labels") or {}
         if labels.get(LABEL_APP) == app.name and labels.get("nap.path") == path:
             return str(legacy.name)
-    client.volumes.create(name, labels={LABEL_APP: app.name, "nap.path": path})
+    labels = {LABEL_APP: app.name, "nap.path": path, LABEL_RELEASE: str(release)}
+    client.volumes.create(name, labels=labels)
     return name
+
+
+def orphan_volumes(client: Any, app: App, keep: int) -> list[Any]:
+    """The app's volumes made by a release after ``keep`` (the current one, or 0):
+    under the deploy lock, such a release failed or died, so no release that
+    served ever wrote to them. A later release that mounts one adopts it."""
+    found = client.volumes.list(filters={"label": f"{LABEL_APP}={app.name}"})
+    return [
+        volume
+        for volume in found
+        if int((volume.attrs.get("Labels") or {}).get(LABEL_RELEASE) or 0) > keep
+    ]
 
 
 def wait_until_answering(
@@ -218,6 +234,21 @@ def remove(containers: list[Any], output: Output | None = None, stop_timeout: in
         except docker.errors.APIError as exc:
             if output is not None:
                 output.line(f"could not remove {container.name}: {exc.explanation or exc}")
+
+
+def remove_oneoffs(oneoffs: list[Any], output: Output) -> None:
+    """Remove one-off containers and wait until they are gone: started with
+    ``--rm``, the engine may be removing one already, and their image can be
+    removed only after."""
+    import docker.errors
+    import requests.exceptions
+
+    for container in oneoffs:
+        output.line(f"removing {container.name}, whose nap process was killed")
+        with contextlib.suppress(docker.errors.APIError):  # gone, or going already
+            container.remove(force=True)
+        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+            container.wait(condition="removed", timeout=30)
 
 
 def release_containers(client: Any, app: App, number: int | None = None) -> list[Any]:

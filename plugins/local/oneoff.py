@@ -27,7 +27,7 @@ def run_once(
     path = settings.release_dir(app.name, release.number) / "oneoff.env"
     write_env_file(path, process_env(image, config, "run"))
     client = docker_client()
-    volumes = [(containers.ensure_volume(client, app, p), p) for p in image.volumes]
+    volumes = [(containers.ensure_volume(client, app, p, release.number), p) for p in image.volumes]
     timeout = settings.number("release_timeout" if output is not None else "run_timeout")
     return oneoff.run(
         app.name, release.number, image.pinned, command, path, volumes, output, timeout

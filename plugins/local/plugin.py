@@ -10,6 +10,7 @@ the router reaches them at their container address, on the web port.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -153,23 +154,27 @@ def schedule(
 @hookimpl
 def retire(app: App, keep: Release | None, settings: Settings, output: Output) -> None:
     """Stop and remove every container of the app that is not of release ``keep``,
-    and the one-offs whose nap process was killed (a release phase, a postdeploy)."""
+    and the one-offs whose nap process was killed (a release phase, a postdeploy),
+    and the volumes only a release after ``keep`` made (it failed or died)."""
+    import docker.errors
+
     client = docker_client()
     old = [
         container
         for container in containers.release_containers(client, app)
         if keep is None or container.labels.get(containers.LABEL_RELEASE) != str(keep.number)
     ]
-    old += [
-        container
-        for container in client.containers.list(
-            all=True, filters={"label": f"{oneoff.LABEL_ONEOFF}={app.name}"}
-        )
-        if oneoff.orphaned(container.labels)
-    ]
     if old:
         output.line(f"stopping {', '.join(sorted(c.name for c in old))}")
         containers.remove(old, output, stop_timeout=int(settings.number("stop_timeout")))
+    oneoffs = client.containers.list(
+        all=True, filters={"label": f"{oneoff.LABEL_ONEOFF}={app.name}"}
+    )
+    containers.remove_oneoffs([c for c in oneoffs if oneoff.orphaned(c.labels)], output)
+    for volume in containers.orphan_volumes(client, app, keep.number if keep else 0):
+        output.line(f"removing volume {volume.name}, made by a release that never served")
+        with contextlib.suppress(docker.errors.APIError):  # in use after all: it stays
+            volume.remove()
 
 
 @hookimpl
