@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -163,3 +164,35 @@ def test_a_deploy_killed_during_the_drain_ends_with_the_new_release_serving_and_
     assert loop.failures == []
     assert loop.bodies[-1] == "hello 3"
     assert {"hello 1", "hello 2", "hello 3"} >= set(loop.bodies)
+
+
+def test_a_push_killed_during_the_drain_leaves_the_drain_to_retire_the_old_release(
+    routed: RouterHome, sample_app: SampleApp, fkapp: str, docker_engine: Any
+) -> None:
+    """Only the push's process group dies: `nap drain`, in a session of its own,
+    retires release 1 when its time is up, and the killed postdeploy with it."""
+    routed.nap("deploy", fkapp, str(sample_app.path), check=True)
+    sample_app.write("app.json", POSTDEPLOY % "/bin/busybox sleep 60")
+    sample_app.serve("hello 2")
+    with RequestLoop(routed.http_port, f"{fkapp}.localhost") as loop:
+        deploy = start_deploy(routed.nap, fkapp, sample_app.path)
+        kill_when(
+            deploy,
+            lambda: bool(docker_engine.containers.list(filters={"label": f"nap.oneoff={fkapp}"})),
+        )
+        assert routed.drain_pids()  # the drain outlived the push
+        assert releases(routed.nap, fkapp) == {2: "current", 1: "previous"}
+        deadline = time.monotonic() + 60
+        while routed.drain_pids():
+            assert time.monotonic() < deadline, "the drain never ended"
+            time.sleep(0.2)
+        assert release_containers(docker_engine, fkapp, 1) == []
+        assert [c.name for c in release_containers(docker_engine, fkapp, 2)] == [
+            f"nap-{fkapp}-r2.1"
+        ]
+        with if_free(routed.home, fkapp) as free:
+            assert free
+        then_the_next_push_deploys(routed, fkapp, sample_app)
+    assert loop.sent >= 5
+    assert loop.failures == []
+    assert loop.bodies[-1] == "hello 3"
