@@ -1,0 +1,135 @@
+"""The parts a deploy needs, failing under it: the registry (and, with the
+router, Caddy) stopped with SIGSTOP (a hang) or killed with SIGKILL (a crash)
+during a deploy, and an app's port taken while it was stopped.
+
+Every part stopped here is a private one (tests/faultparts.py): never the
+shared registry, engine, or anyone's Caddy. The expected outcome, each time: one
+``error:`` line, the push rejected, release 1 still serving and current, nap.db
+intact, no lock held; once the part is back, the next push deploys.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import NAP, Nap, SampleApp, http_get
+from faultparts import PrivateRegistry, db_is_intact, wait_for
+
+from nap_core.locks import if_free
+
+pytestmark = [pytest.mark.docker, pytest.mark.parts]
+
+#: The publish deadline in these tests (the registry's first answer gets as long).
+PUBLISH_TIMEOUT = "3"
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[PrivateRegistry]:
+    started = PrivateRegistry(tmp_path / "registry")
+    started.start()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def fnap(nap: Nap, registry: PrivateRegistry, docker_engine: Any) -> Iterator[Nap]:
+    """``nap`` publishing to the private registry; the app's local tags go after."""
+    nap.env.update(NAP_REGISTRY=registry.address, NAP_PUBLISH_TIMEOUT=PUBLISH_TIMEOUT)
+    yield nap
+    for image in docker_engine.images.list(name=f"{registry.address}/*"):
+        for tag in image.tags:
+            if tag.startswith(f"{registry.address}/"):
+                docker_engine.images.remove(tag)
+
+
+@pytest.fixture
+def fapp(app_name: str) -> str:
+    return "fp" + app_name[1:]
+
+
+def error_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("error:")]
+
+
+def releases(nap: Nap, app: str) -> dict[int, str]:
+    listed = json.loads(nap("releases", app, "--json", check=True).stdout)
+    return {r["release"]: r["status"] for r in listed}
+
+
+def assert_nothing_lost(nap: Nap, app: str, url: str, sample: SampleApp, revision: str) -> None:
+    """Release 1 serves and is current, the push was rejected, nap.db is fine, no lock."""
+    assert http_get(url) == "hello 1"
+    assert releases(nap, app) == {2: "failed", 1: "current"}
+    bare = nap.home / "repos" / f"{app}.git"
+    assert subprocess.run(
+        ["git", "-C", str(bare), "rev-parse", "refs/heads/master"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip() == revision  # fmt: skip
+    assert db_is_intact(nap.home)
+    with if_free(nap.home, app) as free:
+        assert free
+
+
+@pytest.mark.parametrize("how", [signal.SIGSTOP, signal.SIGKILL], ids=["hang", "crash"])
+def test_the_registry_stopped_during_a_deploy_rejects_the_push_with_one_line(
+    fnap: Nap, registry: PrivateRegistry, sample_app: SampleApp, fapp: str, how: int
+) -> None:
+    first = fnap.deploy_json(fapp, sample_app.path)
+    url, revision = first["placements"][0]["url"], first["revision"]
+    sample_app.serve("hello 2")
+    log = fnap.home / "apps" / fapp / "releases" / "2" / "build.log"
+
+    deploy = subprocess.Popen(
+        [*NAP, "deploy", fapp, str(sample_app.path)], env=fnap.env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    wait_for(lambda: log.is_file())  # building: the publish comes next
+    registry.signal(how)
+    # A bound on a hang, not a speed claim: the deadline is PUBLISH_TIMEOUT seconds.
+    out, err = deploy.communicate(timeout=60)
+
+    assert deploy.returncode != 0
+    assert "Traceback" not in out + err
+    [line] = error_lines(err)
+    assert registry.address in line
+    assert "running and not stopped" in line, line  # what to check
+    assert_nothing_lost(fnap, fapp, url, sample_app, revision)
+
+    if how == signal.SIGSTOP:
+        registry.signal(signal.SIGCONT)
+    else:
+        registry.start()  # the same storage: release 1's image is still there
+    record = fnap.deploy_json(fapp, sample_app.path)
+    assert record["release"] == 3
+    assert http_get(record["placements"][0]["url"]) == "hello 2"
+
+
+def test_start_and_restart_when_another_process_holds_the_port_say_so_in_one_line(
+    nap: Nap, sample_app: SampleApp, fapp: str
+) -> None:
+    record = nap.deploy_json(fapp, sample_app.path)
+    host, port = record["placements"][0]["host"], record["placements"][0]["port"]
+    nap("stop", fapp, check=True)
+
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind((host, port))
+        squatter.listen()
+        for command in ("start", "restart"):
+            result = nap(command, fapp)
+            assert result.returncode != 0
+            assert "Traceback" not in result.stdout + result.stderr
+            [line] = error_lines(result.stderr)
+            assert f"{host}:{port} is in use by another process" in line, line
+
+    nap("start", fapp, check=True)  # the port is free again
+    assert http_get(record["placements"][0]["url"]) == "hello 1"
