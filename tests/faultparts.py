@@ -18,7 +18,8 @@ from pathlib import Path
 
 REGISTRY_PORT = 22000
 HTTP_PORT = 22080
-HTTPS_PORT = 22443
+HTTPS_PORT = 22043
+ADMIN_PORT = 22019
 
 
 class PrivateRegistry:

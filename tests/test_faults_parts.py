@@ -10,7 +10,9 @@ intact, no lock held; once the part is back, the next push deploys.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -18,9 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import faultparts as parts
 import pytest
 from conftest import NAP, Nap, SampleApp, http_get
 from faultparts import PrivateRegistry, db_is_intact, wait_for
+from routerlab import get
 
 from nap_core.locks import if_free
 
@@ -133,3 +137,63 @@ def test_start_and_restart_when_another_process_holds_the_port_say_so_in_one_lin
 
     nap("start", fapp, check=True)  # the port is free again
     assert http_get(record["placements"][0]["url"]) == "hello 1"
+
+
+@pytest.fixture
+def caddy(docker_engine: Any) -> Iterator[Any]:
+    """A NAP_HOME with its own Caddy on this suite's fixed ports, stopped by pid after."""
+    from routerlab import RouterHome
+
+    home = RouterHome(dict(os.environ))
+    home.http_port, home.https_port = parts.HTTP_PORT, parts.HTTPS_PORT
+    home.nap.env.update(
+        NAP_ROUTER_HTTP_PORT=str(parts.HTTP_PORT),
+        NAP_ROUTER_HTTPS_PORT=str(parts.HTTPS_PORT),
+        NAP_ROUTER_ADMIN=f"127.0.0.1:{parts.ADMIN_PORT}",
+        NAP_ROUTER_ADMIN_TIMEOUT="2",
+        NAP_ROUTER_DRAIN="1",
+    )
+    try:
+        yield home
+    finally:
+        with contextlib.suppress(ProcessLookupError, TypeError):
+            os.kill(home.caddy_pid(), signal.SIGCONT)  # type: ignore[arg-type]
+        home.stop()
+
+
+@pytest.mark.parametrize("how", [signal.SIGSTOP, signal.SIGKILL], ids=["hang", "crash"])
+def test_caddy_stopped_during_a_deploy_fails_only_the_route_update_and_recovers(
+    caddy: Any, sample_app: SampleApp, fapp: str, how: int
+) -> None:
+    nap, host = caddy.nap, f"{fapp}.localhost"
+    nap("deploy", fapp, str(sample_app.path), check=True)
+    assert get(parts.HTTP_PORT, host) == (200, "hello 1")
+    pid = caddy.caddy_pid()
+    sample_app.serve("hello 2")
+    log = nap.home / "apps" / fapp / "releases" / "2" / "build.log"
+
+    deploy = subprocess.Popen(
+        [*NAP, "deploy", fapp, str(sample_app.path)], env=nap.env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    wait_for(lambda: log.is_file())  # building: the switch comes next
+    os.kill(pid, how)
+    out, err = deploy.communicate(timeout=60)  # a bound on a hang, not a speed claim
+
+    assert "Traceback" not in out + err
+    assert error_lines(err) == []
+    assert deploy.returncode == 0, err  # the release answers; the router is not part of it
+    assert releases(nap, fapp) == {2: "current", 1: "previous"}
+    assert db_is_intact(nap.home)
+    wait_for(lambda: not caddy.drain_pids())  # the drain of release 1 takes the lock a while
+    with if_free(nap.home, fapp) as free:
+        assert free
+    if how == signal.SIGSTOP:
+        [warning] = [line for line in err.splitlines() if "could not be updated" in line]
+        assert f"pid {pid}) did not answer within 2 s" in warning, warning
+        assert "nap router reload" in err
+        os.kill(pid, signal.SIGCONT)
+        nap("router", "reload", check=True)
+    else:
+        assert caddy.caddy_pid() not in (None, pid)  # the switch started a new one
+    assert get(parts.HTTP_PORT, host) == (200, "hello 2")
