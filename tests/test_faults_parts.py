@@ -30,6 +30,14 @@ from nap_core.locks import if_free
 
 pytestmark = [pytest.mark.docker, pytest.mark.parts]
 
+SLOW_BUILD = """FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sleep", "3"]
+COPY www /www
+EXPOSE 8080
+CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
+"""
+
 #: The publish deadline in these tests (the registry's first answer gets as long).
 PUBLISH_TIMEOUT = "3"
 
@@ -197,3 +205,86 @@ def test_caddy_stopped_during_a_deploy_fails_only_the_route_update_and_recovers(
     else:
         assert caddy.caddy_pid() not in (None, pid)  # the switch started a new one
     assert get(parts.HTTP_PORT, host) == (200, "hello 2")
+
+
+@pytest.fixture
+def full_home(tmp_path: Path, docker_engine: Any, fapp: str) -> Iterator[Nap]:
+    """``nap`` with NAP_HOME on a 16 MB tmpfs of its own, unmounted after."""
+    from conftest import remove_app_containers, remove_app_tags
+
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], check=True)
+    home = mount / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAP_") and k != "DOCKER_HOST"}
+    env.update(NAP_HOME=str(home), NAP_DEPLOY_TIMEOUT="8", NAP_STOP_TIMEOUT="2", NAP_ROUTER="none")
+    try:
+        yield Nap(home, env)
+    finally:
+        remove_app_containers(docker_engine, fapp)
+        remove_app_tags(docker_engine, fapp)
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def fill(home: Path, leave: int = 0) -> Path:
+    """Fill NAP_HOME's file system up to ``leave`` bytes free; the filling file."""
+    import shutil
+
+    path = home.parent / "fill"
+    with path.open("ab") as file:
+        while (free := shutil.disk_usage(home).free - leave) > 0:
+            try:
+                file.write(bytes(min(free, 1 << 20)))
+                file.flush()
+            except OSError:
+                break
+    return path
+
+
+STAGES = ["intake", "checkout", "build"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_full_nap_home_fails_the_deploy_in_one_line_and_loses_nothing(
+    full_home: Path, sample_app: SampleApp, fapp: str, stage: str, docker_engine: Any
+) -> None:
+    nap = full_home
+    first = nap.deploy_json(fapp, sample_app.path)
+    url = first["placements"][0]["url"]
+    if stage == "build":  # filled while the image builds: the state's writes find no room
+        sample_app.write("Dockerfile", SLOW_BUILD)
+    sample_app.serve("hello 2")
+    log = nap.home / "apps" / fapp / "releases" / "2" / "build.log"
+
+    if stage == "intake":  # no room for the pushed objects
+        filled = fill(nap.home)
+    elif stage == "checkout":  # room for the push, not for the checked-out tree (busybox)
+        filled = fill(nap.home, leave=512 << 10)
+    deploy = subprocess.Popen(
+        [*NAP, "deploy", fapp, str(sample_app.path)], env=nap.env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    if stage == "build":
+        wait_for(lambda: log.is_file() and "sleep" in log.read_text())
+        filled = fill(nap.home)
+    out, err = deploy.communicate(timeout=120)  # a bound on a hang, not a speed claim
+
+    assert deploy.returncode != 0
+    assert "Traceback" not in out + err
+    [line] = error_lines(err)
+    assert f"NAP_HOME ({nap.home}) is full" in line, line
+    assert http_get(url) == "hello 1"
+    listed = releases(nap, fapp)  # readable while the disk is still full
+    assert listed[1] == "current"
+    assert listed.get(2, "failed") == "failed"  # never left deploying
+    assert db_is_intact(nap.home)
+    with if_free(nap.home, fapp) as free:
+        assert free
+
+    filled.unlink()
+    record = nap.deploy_json(fapp, sample_app.path)
+    assert http_get(record["placements"][0]["url"]) == "hello 2"
+    tags = {tag for image in docker_engine.images.list() for tag in image.tags}
+    if 2 in listed:  # it failed after its build: its image is not kept
+        assert f"127.0.0.1:5000/{fapp}:2" not in tags
