@@ -25,9 +25,9 @@ ADMIN_PORT = 22019
 class PrivateRegistry:
     """Debian's docker-registry with its own config and storage, on 127.0.0.1:22000."""
 
-    def __init__(self, root: Path, port: int = REGISTRY_PORT) -> None:
+    def __init__(self, root: Path, port: int = REGISTRY_PORT, host: str = "127.0.0.1") -> None:
         self.root = root
-        self.address = f"127.0.0.1:{port}"
+        self.address = f"{host}:{port}"
         self.config = root / "registry.yml"
         self.process: subprocess.Popen[bytes] | None = None
         root.mkdir(parents=True, exist_ok=True)
@@ -83,3 +83,151 @@ def wait_for(ready: object, seconds: float = 60) -> None:
     while not ready():  # type: ignore[operator]
         assert time.monotonic() < deadline, "the deploy never reached the stage"
         time.sleep(0.05)
+
+
+#: The private engine's names and addresses (unique to this suite: napfp*, 10.222.14-15.*).
+NETNS = "napfp0"
+HOST_VETH, NS_VETH = "napfp0h", "napfp0n"
+HOST_IP, NS_IP = "10.222.14.1", "10.222.14.2"
+BRIDGE_NET = "10.222.15.0/24"
+ENGINE_RUN = Path("/run/napfp0")
+ENGINE_ROOT = Path("/tmp/napfp0")
+ENGINE_REGISTRY_PORT = 22001
+WRAPPER = Path(__file__).parent / "lab" / "parts" / "dockerd-in-netns.sh"
+
+
+def _ip(*args: str, check: bool = True) -> None:
+    subprocess.run(["ip", *args], check=check, capture_output=True)
+
+
+class PrivateDockerd:
+    """A dockerd of its own in network namespace ``napfp0``, with its own data root,
+    exec root, pid file and socket; the host reaches it over a veth pair.
+
+    Its containers publish on ``NS_IP``, and the host routes the engine's bridge
+    network there, so nap (on the host) probes them as it probes the shared
+    engine's. Its registry listens on the host's end, ``HOST_IP``.
+    """
+
+    socket = f"unix://{ENGINE_RUN}/docker.sock"
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def up(self) -> None:
+        """Make the namespace and start the engine (after clearing what a killed run left)."""
+        self.down()
+        _ip("netns", "add", NETNS)
+        _ip("-n", NETNS, "link", "set", "lo", "up")
+        _ip("link", "add", HOST_VETH, "type", "veth", "peer", "name", NS_VETH, "netns", NETNS)
+        _ip("addr", "add", f"{HOST_IP}/30", "dev", HOST_VETH)
+        _ip("link", "set", HOST_VETH, "up")
+        _ip("-n", NETNS, "addr", "add", f"{NS_IP}/30", "dev", NS_VETH)
+        _ip("-n", NETNS, "link", "set", NS_VETH, "up")
+        _ip("route", "add", BRIDGE_NET, "via", NS_IP, "dev", HOST_VETH)
+        self.start()
+
+    def start(self) -> None:
+        """Start the engine (again, on the same data root) and wait until it answers."""
+        ENGINE_ROOT.mkdir(parents=True, exist_ok=True)
+        log = (ENGINE_ROOT / "dockerd.log").open("ab")
+        args = [str(ENGINE_ROOT), str(ENGINE_RUN), "10.222.15.1/24"]
+        self.process = subprocess.Popen(
+            ["ip", "netns", "exec", NETNS, "sh", str(WRAPPER), *args,
+             f"{HOST_IP}:{ENGINE_REGISTRY_PORT}"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )  # fmt: skip
+        for _ in range(240):
+            if self.answers():
+                return
+            assert self.process.poll() is None, (ENGINE_ROOT / "dockerd.log").read_text()[-2000:]
+            time.sleep(0.25)  # waiting for it to start, not an assertion
+        raise AssertionError("the private dockerd did not start")
+
+    def restart_after_crash(self) -> None:
+        """Start the engine again after a SIGKILL, its containerd stopped first (as
+        a crashed engine's whole cgroup would be): a restarted dockerd otherwise
+        waits on the orphan, and times out."""
+        with contextlib.suppress(OSError, ValueError):
+            pidfile = ENGINE_RUN / "exec" / "containerd" / "containerd.pid"
+            number = int(pidfile.read_text())
+            if str(ENGINE_RUN).encode() in Path(f"/proc/{number}/cmdline").read_bytes():
+                os.kill(number, signal.SIGKILL)
+                time.sleep(0.5)
+            # Its zombie may linger (no one reaps it here): dockerd would take it for alive.
+            pidfile.unlink()
+        self.start()
+
+    def answers(self) -> bool:
+        """Whether the engine answers a version request."""
+        result = subprocess.run(
+            ["docker", "-H", self.socket, "version"], capture_output=True, timeout=30
+        )
+        return result.returncode == 0
+
+    def pid(self) -> int | None:
+        """The engine's pid (its pid file), if it is this suite's dockerd."""
+        try:
+            number = int((ENGINE_RUN / "dockerd.pid").read_text())
+            cmdline = Path(f"/proc/{number}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return number if str(ENGINE_RUN).encode() in cmdline else None
+
+    def signal(self, number: int) -> None:
+        """Send ``number`` to the engine; wait for it to die if that kills it."""
+        pid = self.pid()
+        assert pid is not None
+        os.kill(pid, number)
+        if number == signal.SIGKILL and self.process is not None:
+            self.process.wait(30)
+
+    def down(self) -> None:
+        """Stop the engine, its containers, shims and containerd (by pid), remove the
+        namespace, the route, the cgroups and the directories."""
+        pid = self.pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+            if self.answers():
+                subprocess.run(
+                    ["sh", "-c", f"ids=$(docker -H {self.socket} ps -aq);"
+                     f" [ -z \"$ids\" ] || docker -H {self.socket} rm -f $ids"],
+                    capture_output=True, timeout=120,
+                )  # fmt: skip
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            for _ in range(120):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.25)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(10)
+        for procs in Path("/sys/fs/cgroup/pids/napfp0").rglob("cgroup.procs"):
+            for line in procs.read_text().split():  # containers a killed engine left
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(line), signal.SIGKILL)
+        for entry in Path("/proc").iterdir():  # its containerd and shims, by their address
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if str(ENGINE_RUN).encode() in (entry / "cmdline").read_bytes():
+                        os.kill(int(entry.name), signal.SIGKILL)
+        _ip("route", "del", BRIDGE_NET, check=False)
+        _ip("link", "del", HOST_VETH, check=False)
+        _ip("netns", "del", NETNS, check=False)
+        time.sleep(0.5)
+        subprocess.run(["umount", "-R", str(ENGINE_RUN / "exec")], capture_output=True)
+        import shutil
+
+        shutil.rmtree(ENGINE_RUN, ignore_errors=True)
+        shutil.rmtree(ENGINE_ROOT, ignore_errors=True)
+        for group in Path("/sys/fs/cgroup").glob("*/napfp0"):
+            for directory in sorted(group.rglob("*"), reverse=True):
+                if directory.is_dir():
+                    with contextlib.suppress(OSError):
+                        directory.rmdir()
+            with contextlib.suppress(OSError):
+                group.rmdir()

@@ -1,11 +1,13 @@
-"""The parts a deploy needs, failing under it: the registry (and, with the
-router, Caddy) stopped with SIGSTOP (a hang) or killed with SIGKILL (a crash)
-during a deploy, and an app's port taken while it was stopped.
+"""The parts a deploy needs, failing under it: the registry, the Docker engine
+and Caddy stopped with SIGSTOP (a hang) or killed with SIGKILL (a crash) during
+a deploy; NAP_HOME's disk filling up; an app's port taken while it was stopped.
 
 Every part stopped here is a private one (tests/faultparts.py): never the
 shared registry, engine, or anyone's Caddy. The expected outcome, each time: one
 ``error:`` line, the push rejected, release 1 still serving and current, nap.db
-intact, no lock held; once the part is back, the next push deploys.
+intact, no lock held; once the part is back, the next push deploys. Caddy is the
+exception the router's design makes: it is not part of a release, so a router
+that is down fails only the route update (docs/faults.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import faultparts as parts
 import pytest
-from conftest import NAP, Nap, SampleApp, http_get
+from conftest import HTTPD_DOCKERFILE, NAP, Nap, SampleApp, http_get
 from faultparts import PrivateRegistry, db_is_intact, wait_for
 from routerlab import get
 
@@ -77,9 +79,12 @@ def releases(nap: Nap, app: str) -> dict[int, str]:
     return {r["release"]: r["status"] for r in listed}
 
 
-def assert_nothing_lost(nap: Nap, app: str, url: str, sample: SampleApp, revision: str) -> None:
+def assert_nothing_lost(
+    nap: Nap, app: str, url: str, sample: SampleApp, revision: str, serving: bool = True
+) -> None:
     """Release 1 serves and is current, the push was rejected, nap.db is fine, no lock."""
-    assert http_get(url) == "hello 1"
+    if serving:
+        assert http_get(url) == "hello 1"
     assert releases(nap, app) == {2: "failed", 1: "current"}
     bare = nap.home / "repos" / f"{app}.git"
     assert subprocess.run(
@@ -288,3 +293,59 @@ def test_a_full_nap_home_fails_the_deploy_in_one_line_and_loses_nothing(
     tags = {tag for image in docker_engine.images.list() for tag in image.tags}
     if 2 in listed:  # it failed after its build: its image is not kept
         assert f"127.0.0.1:5000/{fapp}:2" not in tags
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[parts.PrivateDockerd]:
+    """A private dockerd in netns napfp0 and a registry for it, torn down by pid and name."""
+    started = parts.PrivateDockerd()
+    registry = PrivateRegistry(tmp_path / "registry", parts.ENGINE_REGISTRY_PORT, parts.HOST_IP)
+    try:
+        started.up()
+        registry.start()
+        yield started
+    finally:
+        registry.stop()
+        started.down()
+
+
+@pytest.mark.parametrize("how", [signal.SIGSTOP, signal.SIGKILL], ids=["hang", "crash"])
+def test_the_engine_stopped_during_a_deploy_rejects_the_push_with_one_line(
+    nap: Nap, engine: Any, sample_app: SampleApp, fapp: str, how: int
+) -> None:
+    nap.env.update(
+        DOCKER_HOST=engine.socket, NAP_HOST=parts.NS_IP, NAP_BUILD_TIMEOUT="4",
+        NAP_PUBLISH_TIMEOUT="4", NAP_REGISTRY=f"{parts.HOST_IP}:{parts.ENGINE_REGISTRY_PORT}",
+    )  # fmt: skip
+    first = nap.deploy_json(fapp, sample_app.path)
+    url, revision = first["placements"][0]["url"], first["revision"]
+    sample_app.write("Dockerfile", SLOW_BUILD)
+    sample_app.serve("hello 2")
+    log = nap.home / "apps" / fapp / "releases" / "2" / "build.log"
+
+    deploy = subprocess.Popen(
+        [*NAP, "deploy", fapp, str(sample_app.path)], env=nap.env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    wait_for(lambda: log.is_file() and "sleep" in log.read_text())
+    engine.signal(how)
+    out, err = deploy.communicate(timeout=120)  # a bound on a hang, not a speed claim
+
+    assert deploy.returncode != 0
+    assert "Traceback" not in out + err
+    [line] = error_lines(err)
+    assert "dockerd is running and not stopped" in line or "build" in line, line
+    assert http_get(url) == "hello 1"  # release 1's container runs on without its engine
+    if how == signal.SIGSTOP:
+        engine.signal(signal.SIGCONT)
+    else:
+        # The restarted engine stops the containers it finds (no live-restore): the
+        # next push brings the app back.
+        engine.restart_after_crash()
+    assert_nothing_lost(nap, fapp, url, sample_app, revision, serving=how == signal.SIGSTOP)
+
+    sample_app.write("Dockerfile", HTTPD_DOCKERFILE)
+    sample_app.commit()
+    record = nap.deploy_json(fapp, sample_app.path)
+    assert record["release"] == 3
+    assert http_get(record["placements"][0]["url"]) == "hello 2"

@@ -19,7 +19,7 @@ from nap_core.errors import PublishFailed
 from nap_core.hookimpl import hookimpl
 from nap_core.model import Image
 from nap_core.output import Output
-from nap_docker.engine import docker_client
+from nap_docker.engine import CHECK, docker_client
 from nap_docker.images import remove_local
 from nap_registry.api import check_answers, delete_manifest
 
@@ -32,6 +32,7 @@ def publish(image: Image, settings: Settings, output: Output) -> Image | None:
     """Push ``image.tag`` to the registry and read the digest it answers with."""
     import docker.errors
     import requests.exceptions
+    import urllib3.exceptions
 
     repository, _, tag = image.tag.rpartition(":")
     timeout = settings.number("publish_timeout")
@@ -58,8 +59,10 @@ def publish(image: Image, settings: Settings, output: Output) -> Image | None:
         ) from None
     except docker.errors.APIError as exc:
         raise PublishFailed(_explain(settings.registry, str(exc.explanation or exc))) from exc
-    except requests.exceptions.RequestException as exc:
-        raise PublishFailed(_explain(settings.registry, str(exc))) from exc
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        # The engine itself went away (or hung) mid-push.
+        lost = f"the push of {image.tag} lost the Docker engine"
+        raise PublishFailed(f"{lost}: {exc}; {CHECK}") from exc
     if not digest:
         raise PublishFailed(
             f"the registry {settings.registry} did not return a digest for {image.tag}"
