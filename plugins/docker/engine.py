@@ -57,25 +57,26 @@ def check_answers(url: str, timeout: float) -> None:
 
     :raise NapError: nothing listens there, or it did not answer within ``timeout``.
     """
-    if url.startswith("unix://"):
-        family, address = socket.AF_UNIX, url[len("unix://") :]
-    elif url.startswith(("tcp://", "http://")):
-        host, _, port = url.split("://", 1)[1].rstrip("/").rpartition(":")
-        family, address = socket.AF_INET, (host, int(port))  # type: ignore[assignment]
-    else:
-        return  # ssh:// and others: the SDK's own request says what is wrong
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.settimeout(timeout)
-        try:
-            probe.connect(address)
+    try:
+        if url.startswith("unix://"):
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            probe.settimeout(timeout)
+            probe.connect(url[len("unix://") :])
+        elif url.startswith(("tcp://", "http://")):
+            host, _, port = url.split("://", 1)[1].rstrip("/").rpartition(":")
+            if not port.isdigit():
+                return  # the SDK's own default port and its own error
+            probe = socket.create_connection((host.strip("[]"), int(port)), timeout)
+        else:
+            return  # ssh:// and others: the SDK's own request says what is wrong
+        with probe:
             probe.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            if probe.recv(16):
-                return
-            reason = "it closed the connection"
-        except TimeoutError:
-            raise NapError(
-                f"the Docker engine at {url} did not answer within {timeout:g} s; {CHECK}"
-            ) from None
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
+            probe.recv(16)  # any answer, even a close (a TLS port), says it is alive
+        return
+    except TimeoutError:
+        raise NapError(
+            f"the Docker engine at {url} did not answer within {timeout:g} s; {CHECK}"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
     raise NapError(f"cannot reach the Docker engine at {url} ({reason}); {CHECK}")
