@@ -43,10 +43,14 @@ def keep_reserve(home: Path) -> None:
     except OSError:
         return
     try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(bytes(RESERVE))  # real blocks, not a sparse file
+        try:
+            os.posix_fallocate(fd, 0, RESERVE)  # real blocks, even where zeros compress
+        except OSError:
+            os.write(fd, bytes(RESERVE))  # a file system without fallocate
     except OSError:
         path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
 
 
 def is_full(exc: BaseException) -> bool:

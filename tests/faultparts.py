@@ -15,6 +15,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 REGISTRY_PORT = 22000
 HTTP_PORT = 22080
@@ -69,6 +70,23 @@ class PrivateRegistry:
                 os.kill(self.process.pid, signal.SIGCONT)
                 os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+
+def forget_images(client: Any, app: str) -> None:
+    """Remove the app's manifests from the registries it was pushed to, then its
+    names on the engine (by name, never by id)."""
+    from nap_registry.api import delete_manifest
+
+    for image in client.images.list():
+        refs = [*image.tags, *(image.attrs.get("RepoDigests") or [])]
+        for ref in refs:
+            repository = ref.partition("@")[0] if "@" in ref else ref.rpartition(":")[0]
+            if repository.rpartition("/")[2] != app:
+                continue
+            if "@" in ref:
+                delete_manifest(repository, ref.partition("@")[2])  # False if it is gone
+            with contextlib.suppress(Exception):
+                client.images.remove(ref)
 
 
 def db_is_intact(home: Path) -> bool:

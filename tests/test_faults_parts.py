@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,15 @@ def fnap(nap: Nap, registry: PrivateRegistry, docker_engine: Any) -> Iterator[Na
 
 
 @pytest.fixture
-def fapp(app_name: str) -> str:
-    return "fp" + app_name[1:]
+def fapp(docker_engine: Any) -> Iterator[str]:
+    """A fresh app name (prefix ``fp``); its containers, image names and registry
+    manifests on the shared engine and registry go after."""
+    from conftest import remove_app_containers
+
+    name = f"fp{uuid.uuid4().hex[:8]}"
+    yield name
+    remove_app_containers(docker_engine, name)
+    parts.forget_images(docker_engine, name)
 
 
 def error_lines(text: str) -> list[str]:
