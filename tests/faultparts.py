@@ -77,8 +77,9 @@ def forget_images(client: Any, app: str) -> None:
     names on the engine (by name, never by id)."""
     from nap_registry.api import delete_manifest
 
-    for image in client.images.list():
-        refs = [*image.tags, *(image.attrs.get("RepoDigests") or [])]
+    # The low-level list: the model's would inspect each image, and others remove theirs.
+    for image in client.api.images():
+        refs = [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]
         for ref in refs:
             repository = ref.partition("@")[0] if "@" in ref else ref.rpartition(":")[0]
             if repository.rpartition("/")[2] != app:
@@ -86,7 +87,7 @@ def forget_images(client: Any, app: str) -> None:
             if "@" in ref:
                 delete_manifest(repository, ref.partition("@")[2])  # False if it is gone
             with contextlib.suppress(Exception):
-                client.images.remove(ref)
+                client.api.remove_image(ref)
 
 
 def db_is_intact(home: Path) -> bool:

@@ -223,8 +223,6 @@ def test_caddy_stopped_during_a_deploy_fails_only_the_route_update_and_recovers(
 @pytest.fixture
 def full_home(tmp_path: Path, docker_engine: Any, fapp: str) -> Iterator[Nap]:
     """``nap`` with NAP_HOME on a 16 MB tmpfs of its own, unmounted after."""
-    from conftest import remove_app_containers, remove_app_tags
-
     mount = tmp_path / "tmpfs"
     mount.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], check=True)
@@ -233,10 +231,8 @@ def full_home(tmp_path: Path, docker_engine: Any, fapp: str) -> Iterator[Nap]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAP_") and k != "DOCKER_HOST"}
     env.update(NAP_HOME=str(home), NAP_DEPLOY_TIMEOUT="8", NAP_STOP_TIMEOUT="2", NAP_ROUTER="none")
     try:
-        yield Nap(home, env)
+        yield Nap(home, env)  # the app's containers and images go with ``fapp``
     finally:
-        remove_app_containers(docker_engine, fapp)
-        remove_app_tags(docker_engine, fapp)
         subprocess.run(["umount", str(mount)], check=True)
 
 
