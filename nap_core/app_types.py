@@ -9,6 +9,7 @@ so a deploy after the choice changed rebuilds even an unchanged tree.
 
 from __future__ import annotations
 
+from nap_core import diskfull
 from nap_core.errors import NoAppType
 from nap_core.model import App, Release, Tree
 from nap_core.plugins import PluginManager
@@ -29,11 +30,16 @@ def choose(state: State, app: App, app_type: str | None) -> None:
 
 def record(state: State, release: Release, app_type: str) -> None:
     """Store which app type built ``release`` (a release being deployed)."""
-    with state.transaction() as db:
-        db.execute(
-            "UPDATE releases SET app_type = ? WHERE app = ? AND number = ?",
-            (app_type, release.app.name, release.number),
-        )
+
+    def write() -> None:
+        with state.transaction() as db:
+            db.execute(
+                "UPDATE releases SET app_type = ? WHERE app = ? AND number = ?",
+                (app_type, release.app.name, release.number),
+            )
+
+    # The first write after the build: with no room, its image would go unrecorded.
+    diskfull.with_room(state.path.parent, write)
 
 
 def retyped(state: State, last: Release | None, app_type: str) -> bool:

@@ -52,6 +52,7 @@ ROUTER_DEFAULTS: dict[str, str] = {
     "router.https_port": "443",
     "router.https_redirect": "true",
     "router.drain": "10",
+    "router.admin_timeout": "10",
     "router.acme_email": "",
     "router.acme_ca": "https://acme-v02.api.letsencrypt.org/directory",
     "router.acme_ca_root": "",

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from nap_core import drain, routing
+from nap_core import diskfull, drain, routing
 from nap_core.cleanup import prune
 from nap_core.config import Settings
 from nap_core.errors import NapError, NoScheduler
@@ -229,6 +229,7 @@ def workdir(settings: Settings, app: App) -> Iterator[Path]:
     or by :func:`recover` if the deploy dies."""
     top = settings.home / "tmp"
     top.mkdir(parents=True, exist_ok=True)
+    diskfull.keep_reserve(settings.home)  # room to record a failure if the disk fills
     path = Path(tempfile.mkdtemp(prefix=f"{app.name}.", dir=top))
     try:
         yield path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 
+from nap_core import diskfull
 from nap_core.config import Settings
 from nap_core.errorlog import log_unexpected, one_line
 from nap_core.errors import NapError
@@ -27,12 +28,14 @@ def run_deploy(request: Request, environ: Mapping[str, str], output: Output | No
         settings = Settings.load(environ)
         deploy(request, settings, plugin_manager(environ, settings=settings), output)
     except NapError as exc:
-        output.stream.write(f"error: {one_line(str(exc))}\n")
+        output.stream.write(f"error: {one_line(diskfull.hint(str(exc), environ))}\n")
         return 1
     except KeyboardInterrupt:
         output.stream.write("error: deploy interrupted; the previous release still serves\n")
         return 1
-    except Exception as exc:  # a bug: the details in the server's log, and reject the push
-        output.stream.write(f"error: {log_unexpected(exc, environ)}\n")
+    except Exception as exc:  # a bug (or a full disk): the details in the server's log
+        output.stream.write(
+            f"error: {diskfull.explain(exc, environ) or log_unexpected(exc, environ)}\n"
+        )
         return 1
     return 0

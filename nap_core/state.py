@@ -1,8 +1,7 @@
 """nap's state: apps, releases and config vars in SQLite (``NAP_HOME/nap.db``).
 
-The database is the one source of truth. Every write is a transaction, so a
-deploy that dies half-way leaves the last good release current. The file holds
-config values (secrets) and is created with mode 0600.
+The one source of truth. Every write is a transaction, so a deploy that dies
+half-way leaves the last good release current. Mode 0600: it holds secrets.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from nap_core import processes
+from nap_core import diskfull, processes
 from nap_core.change import Change as Change
 from nap_core.model import App, AppConfig, Release
 from nap_core.schema import migrate, release_of_row
@@ -33,10 +32,7 @@ class State:
         if not self.path.exists():
             # Create it private before SQLite writes a byte into it.
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db = diskfull.connect(self.path)  # on a full disk, with the reserve's room
         migrate(self.db)
 
     def close(self) -> None:
@@ -135,11 +131,15 @@ class State:
         """Store the image of a release being deployed (built, then published)."""
         assert release.image is not None
         row = (release.image.pinned, json.dumps(release.image.to_dict()))
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE releases SET image = ?, image_info = ? WHERE app = ? AND number = ?",
-                (*row, release.app.name, release.number),
-            )
+
+        def write() -> None:
+            with self.transaction() as db:
+                db.execute(
+                    "UPDATE releases SET image = ?, image_info = ? WHERE app = ? AND number = ?",
+                    (*row, release.app.name, release.number),
+                )
+
+        diskfull.with_room(self.path.parent, write, stop=True)  # else its tags stay forever
 
     def make_current(self, release: Release, pending: Change | None = None) -> None:
         """Mark the release deployed and serving, and commit the config change or
@@ -184,14 +184,11 @@ class State:
 
     def update_placements(self, release: Release) -> None:
         """Store where a release's instances run now."""
+        placements = json.dumps([p.to_dict() for p in release.placements])
         with self.transaction() as db:
             db.execute(
                 "UPDATE releases SET placements = ? WHERE app = ? AND number = ?",
-                (
-                    json.dumps([p.to_dict() for p in release.placements]),
-                    release.app.name,
-                    release.number,
-                ),
+                (placements, release.app.name, release.number),
             )
 
     def fail(self, app: App, number: int, error: str) -> None:
@@ -208,6 +205,7 @@ class State:
         try:
             yield
         except BaseException as exc:
+            diskfull.spend_reserve(self.path.parent, exc)  # room to write the failure
             self.fail(release.app, release.number, str(exc) or type(exc).__name__)
             raise
 

@@ -80,8 +80,8 @@ def test_a_stopped_registry_fails_the_deploy_clearly_and_loses_nothing(
 
     assert failed.returncode != 0
     [error] = [line for line in failed.stderr.splitlines() if line.startswith("error: ")]
-    assert f"cannot push to the registry {registry.address}" in error
-    assert "is the registry running?" in error
+    assert f"cannot reach the registry {registry.address}" in error
+    assert "check that it is running and not stopped" in error
     assert http_get(url) == "hello 1"
 
     registry.start()

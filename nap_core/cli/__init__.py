@@ -7,12 +7,14 @@ progress on stderr, and failures as one ``error: ...`` line with a non-zero exit
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 import click
 
+from nap_core import diskfull
 from nap_core.cli import apptypes, day2, routes
 from nap_core.cli.session import Session, json_option, pass_session, print_json
 from nap_core.errorlog import log_unexpected, one_line
@@ -28,7 +30,7 @@ class NapGroup(click.Group):
             return super().invoke(ctx)
         except NapError as exc:
             if not isinstance(exc, AlreadyReported):
-                click.echo(f"error: {one_line(str(exc))}", err=True)
+                click.echo(f"error: {one_line(diskfull.hint(str(exc), os.environ))}", err=True)
             ctx.exit(1)
         except click.UsageError as exc:
             # One line, like every other error; `--help` has the usage.
@@ -38,7 +40,9 @@ class NapGroup(click.Group):
         except (click.exceptions.Exit, click.Abort, click.ClickException):
             raise
         except Exception as exc:  # a bug: the details in the server's log, a reference here
-            click.echo(f"error: {log_unexpected(exc)}", err=True)
+            click.echo(
+                f"error: {diskfull.explain(exc, os.environ) or log_unexpected(exc)}", err=True
+            )
             ctx.exit(1)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:

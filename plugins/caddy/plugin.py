@@ -30,9 +30,15 @@ def apply_routes(routes: tuple[Route, ...], settings: Settings) -> None:
     if process.pid(paths) is None and not admin.answers(address):
         process.start(settings, paths, address)
         return
+    timeout = settings.number("router.admin_timeout")
     try:
-        admin.request(address, "POST", "/load", config)
+        admin.request(address, "POST", "/load", config, timeout=timeout)
     except RouterUnavailable as exc:
+        if "timed out" in str(exc):  # alive (its pid runs) but silent: stopped, or stuck
+            raise RouterUnavailable(
+                f"Caddy (pid {process.pid(paths)}) did not answer within {timeout:g} s"
+                f" (router.admin_timeout): check that it is not stopped; its log: {paths.log}"
+            ) from exc
         raise RouterUnavailable(f"{exc}; Caddy's log: {paths.log}") from exc
 
 

@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 
 from nap_core.config import Settings
 from nap_core.deadline import TimedOut, until
-from nap_core.errors import BuildFailed
+from nap_core.errors import BuildFailed, NapError
 from nap_core.model import App, Image, Release, Source
 from nap_core.output import Output
-from nap_docker.engine import docker_client
+from nap_docker.engine import CHECK, PROBE_SECONDS, check_answers, docker_client, engine_url
 from nap_docker.images import image_of
 
 #: Proxy variables passed to a build when nap's environment has them. They are
@@ -132,6 +132,7 @@ def _build(
     limits: Limits,
 ) -> Image:
     import requests.exceptions
+    import urllib3.exceptions
 
     import docker.errors
 
@@ -173,8 +174,12 @@ def _build(
         ) from None
     except docker.errors.APIError as exc:
         raise BuildFailed(f"the build of {app.name} failed: {exc.explanation or exc}") from exc
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise BuildFailed(f"the build of {app.name} failed: {exc}") from exc
+    except (
+        docker.errors.DockerException,
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,  # the engine died mid-stream
+    ) as exc:
+        raise BuildFailed(f"the build of {app.name} failed: {exc}; {CHECK}") from exc
     return image_of(app, attrs, tag, default_port, limits.max_ports)
 
 
@@ -184,6 +189,10 @@ def stop_step(client: Any, container: str, output: Output) -> None:
 
     if not container:
         return
+    try:
+        check_answers(engine_url(), PROBE_SECONDS)  # a hung engine would hold us a minute more
+    except NapError as exc:
+        raise BuildFailed(f"the build did not finish in time: {exc}") from None
     try:
         client.api.remove_container(container, force=True)
         output.line(f"stopped the build step's container {container}")

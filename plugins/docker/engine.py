@@ -7,9 +7,16 @@ use, never at module import time.
 from __future__ import annotations
 
 import functools
+import os
+import socket
 from typing import Any
 
 from nap_core.errors import NapError
+
+#: Seconds an engine has to answer its first request. A stopped (SIGSTOP) dockerd
+#: accepts connections and never answers: the SDK's own first request would wait
+#: for the whole client timeout (a minute or more), then say nothing of why.
+PROBE_SECONDS = 10.0
 
 
 @functools.cache
@@ -19,14 +26,57 @@ def docker_client(base_url: str | None = None, timeout: int = 120) -> Any:
     The API version is negotiated with the engine, so an engine that speaks only
     API 1.41 (Debian's dockerd 20.10) works. One client per engine and process:
     the negotiation is a round trip.
+
+    :raise NapError: the engine is not there, or does not answer within
+        :data:`PROBE_SECONDS`.
     """
     import docker
     import docker.errors
 
+    where = engine_url(base_url)
+    check_answers(where, min(PROBE_SECONDS, timeout))
     try:
         if base_url:
             return docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
         return docker.from_env(version="auto", timeout=timeout)
     except docker.errors.DockerException as exc:
-        where = base_url or "the local Docker engine"
-        raise NapError(f"cannot reach {where}: {exc}; is dockerd running?") from exc
+        raise NapError(f"cannot reach the Docker engine at {where}: {exc}; {CHECK}") from exc
+
+
+#: What to check when the engine does not answer (the end of every such error).
+CHECK = "check that dockerd is running and not stopped (`docker version` must answer)"
+
+
+def engine_url(base_url: str | None = None) -> str:
+    """The engine a client of ``base_url`` talks to (``DOCKER_HOST``, else the local socket)."""
+    return base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def check_answers(url: str, timeout: float) -> None:
+    """Ask the engine at ``url`` (``unix://PATH`` or ``tcp://HOST:PORT``) for ``/_ping``.
+
+    :raise NapError: nothing listens there, or it did not answer within ``timeout``.
+    """
+    try:
+        if url.startswith("unix://"):
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            probe.settimeout(timeout)
+            probe.connect(url[len("unix://") :])
+        elif url.startswith(("tcp://", "http://")):
+            host, _, port = url.split("://", 1)[1].rstrip("/").rpartition(":")
+            if not port.isdigit():
+                return  # the SDK's own default port and its own error
+            probe = socket.create_connection((host.strip("[]"), int(port)), timeout)
+        else:
+            return  # ssh:// and others: the SDK's own request says what is wrong
+        with probe:
+            probe.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            probe.recv(16)  # any answer, even a close (a TLS port), says it is alive
+        return
+    except TimeoutError:
+        raise NapError(
+            f"the Docker engine at {url} did not answer within {timeout:g} s; {CHECK}"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    raise NapError(f"cannot reach the Docker engine at {url} ({reason}); {CHECK}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any, TextIO
@@ -15,6 +16,11 @@ from nap_core.proctable import WEB
 from nap_docker.engine import docker_client
 from nap_docker.oneoff import LABEL_ONEOFF
 from nap_local import containers
+
+#: How the engine says that a container's published port is bound by someone else.
+_PORT_TAKEN = re.compile(
+    r"listen tcp[46]? (\S+): bind: address already in use|Bind for (\S+) failed: port is already"
+)
 
 
 def _instances(client: Any, app: App, release: Release, settings: Settings) -> list[Instance]:
@@ -95,6 +101,8 @@ def control(
     app: App, release: Release, action: Action, settings: Settings, output: Output
 ) -> list[Instance] | None:
     """Stop, start or restart the release's containers; wait for started ones to answer."""
+    import docker.errors
+
     client = docker_client()
     found = containers.release_containers(client, app, release.number)
     if not found:
@@ -102,12 +110,15 @@ def control(
     timeout = int(settings.number("stop_timeout"))
     for container in found:
         output.line(f"{action} {container.name}")
-        if action is Action.STOP:
-            container.stop(timeout=timeout)
-        elif action is Action.START:
-            container.start()
-        else:
-            container.restart(timeout=timeout)
+        try:
+            if action is Action.STOP:
+                container.stop(timeout=timeout)
+            elif action is Action.START:
+                container.start()
+            else:
+                container.restart(timeout=timeout)
+        except docker.errors.APIError as exc:
+            raise NapError(_refused(container.name, action, str(exc.explanation or exc))) from exc
     web = [c for c in found if containers.process_of(c) == WEB]
     if action is not Action.STOP and web:
         ports = _ports(web[0])
@@ -115,6 +126,19 @@ def control(
         deadline = time.monotonic() + settings.deploy_timeout
         containers.wait_until_answering(web, image, release, deadline, settings.deploy_timeout)
     return _instances(client, app, release, settings)
+
+
+def _refused(name: str, action: Action, explanation: str) -> str:
+    """The one line for a container the engine would not stop, start or restart."""
+    taken = _PORT_TAKEN.search(explanation)
+    if taken:
+        # The container keeps its published port across stop/start: someone took it meanwhile.
+        port = taken.group(1) or taken.group(2)
+        return (
+            f"cannot {action} {name}: its port {port} is in use by another process;"
+            " free the port, or push again (a new release gets a new port)"
+        )
+    return f"cannot {action} {name}: {explanation.strip()}"
 
 
 @hookimpl

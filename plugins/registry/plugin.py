@@ -19,9 +19,12 @@ from nap_core.errors import PublishFailed
 from nap_core.hookimpl import hookimpl
 from nap_core.model import Image
 from nap_core.output import Output
-from nap_docker.engine import docker_client
+from nap_docker.engine import CHECK, docker_client
 from nap_docker.images import remove_local
-from nap_registry.api import delete_manifest
+from nap_registry.api import check_answers, delete_manifest
+
+#: Seconds the registry has to answer its first request, within ``publish_timeout``.
+PROBE_SECONDS = 10.0
 
 
 @hookimpl
@@ -29,9 +32,12 @@ def publish(image: Image, settings: Settings, output: Output) -> Image | None:
     """Push ``image.tag`` to the registry and read the digest it answers with."""
     import docker.errors
     import requests.exceptions
+    import urllib3.exceptions
 
     repository, _, tag = image.tag.rpartition(":")
     timeout = settings.number("publish_timeout")
+    started = time.monotonic()
+    check_answers(settings.registry, min(PROBE_SECONDS, timeout))
     client = docker_client(timeout=int(timeout) + 60)
     digest = ""
 
@@ -39,7 +45,7 @@ def publish(image: Image, settings: Settings, output: Output) -> Image | None:
         yield from client.api.push(repository, tag=tag, stream=True, decode=True)
 
     try:
-        for chunk in until(chunks(), time.monotonic() + timeout, f"the push of {image.tag}"):
+        for chunk in until(chunks(), started + timeout, f"the push of {image.tag}"):
             if "error" in chunk:
                 raise PublishFailed(_explain(settings.registry, chunk["error"]))
             aux = chunk.get("aux") or {}
@@ -48,12 +54,15 @@ def publish(image: Image, settings: Settings, output: Output) -> Image | None:
     except TimedOut:
         raise PublishFailed(
             f"the push to the registry {settings.registry} did not finish within "
-            f"{timeout:g} s (publish_timeout); is the registry up?"
+            f"{timeout:g} s (publish_timeout); check that the registry is running and not "
+            "stopped, and that its disk is not full"
         ) from None
     except docker.errors.APIError as exc:
         raise PublishFailed(_explain(settings.registry, str(exc.explanation or exc))) from exc
-    except requests.exceptions.RequestException as exc:
-        raise PublishFailed(_explain(settings.registry, str(exc))) from exc
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        # The engine itself went away (or hung) mid-push.
+        lost = f"the push of {image.tag} lost the Docker engine"
+        raise PublishFailed(f"{lost}: {exc}; {CHECK}") from exc
     if not digest:
         raise PublishFailed(
             f"the registry {settings.registry} did not return a digest for {image.tag}"
@@ -74,6 +83,16 @@ def unpublish(image: Image, settings: Settings, output: Output) -> bool | None:
 
 def _explain(registry: str, error: str) -> str:
     error = error.strip()
-    if "connection refused" in error or "no such host" in error or "timeout" in error:
-        return f"cannot push to the registry {registry}: {error}; is the registry running?"
+    if any(sign in error for sign in _UNREACHABLE):
+        return (
+            f"cannot push to the registry {registry}: {error}; check that the registry is "
+            "running and not stopped"
+        )
     return f"the push to the registry {registry} failed: {error}"
+
+
+#: How the engine says that it could not reach a registry, or that it went silent.
+_UNREACHABLE = (
+    "connection refused", "no such host", "timeout", "deadline exceeded", "connection reset",
+    "EOF", "broken pipe",
+)  # fmt: skip
