@@ -40,6 +40,7 @@ DEFAULTS: dict[str, str] = {
     "max_read_size": str(1 << 20),
     "build_timeout": "900",
     "publish_timeout": "300",
+    "publish_first": "false",
     "lock_timeout": "1800",
     "session_timeout": "60",
     "router": "caddy",

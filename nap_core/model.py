@@ -139,8 +139,9 @@ class Image:
 
     @property
     def pinned(self) -> str:
-        """The immutable reference ``REPOSITORY@sha256:...`` (the tag until published)."""
-        return f"{self.repository}@{self.digest}" if self.digest else self.tag
+        """The immutable reference ``REPOSITORY@sha256:...``; until published, the
+        image id (as immutable, valid on the engine that built it), else the tag."""
+        return f"{self.repository}@{self.digest}" if self.digest else (self.id or self.tag)
 
     @property
     def references(self) -> list[str]:

@@ -8,11 +8,12 @@ import attrs
 
 from nap_core import app_types, appjson, health, lifecycle, phases, routing
 from nap_core.config import Settings
-from nap_core.errors import NoBuilder, NoFetcher, NoIntake, NoPublisher
+from nap_core.errors import NoBuilder, NoFetcher, NoIntake
 from nap_core.lifecycle import Outcome
 from nap_core.model import AppConfig, Release, Request, Source, Tree
 from nap_core.output import Output
 from nap_core.plugins import PluginManager
+from nap_core.publishing import publishing
 from nap_core.state import State
 
 
@@ -85,16 +86,13 @@ def _new(
             raise NoBuilder(app_types.no_builder(app, app_type))
         app_types.record(state, release, app_type)
         state.record_image(attrs.evolve(release, image=image))  # clean-up can find its tag
-        logged.step(f"Publishing to {settings.registry}")
-        published = pm.hook.publish(image=image, settings=settings, output=logged)
-        if published is None:
-            raise NoPublisher("no plugin publishes images; check `nap plugins list`")
-        state.record_image(attrs.evolve(release, image=published))
-        logged.line(f"pinned {published.pinned}")
-        # render_units, then schedule: the same roll-out as every release's
-        release = lifecycle.roll_out(
-            state, release, published, config, previous, settings, pm, logged, phases=True
-        )
+        # Published first, or (a scheduler that runs the built image) while the release starts.
+        with publishing(state, release, image, previous, settings, pm, logged) as published:
+            # render_units, then schedule: the same roll-out as every release's
+            release = lifecycle.roll_out(
+                state, release, published.runnable, config, previous, settings, pm, logged, True
+            )
+            release = published.pinned(release)  # the switch waits for the digest
     release = lifecycle.conclude(state, release, None, settings, pm, output)
     phases.after_switch(release, config, settings, pm, output)
     return release

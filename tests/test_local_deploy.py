@@ -36,14 +36,16 @@ def test_first_deploy_answers_with_the_apps_content(
     assert placement["url"] == f"http://127.0.0.1:{placement['port']}"
     assert http_get(placement["url"]) == "hello 1"
 
-    # The container runs the digest, restarts on failure and survives a dockerd restart.
+    # The container runs the image the digest names (started by its id while the publish
+    # ran: docs/flow.md), restarts on failure and survives a dockerd restart.
     [container] = docker_engine.containers.list(filters={"label": f"nap.app={app_name}"})
-    assert container.attrs["Config"]["Image"] == record["image"]
+    assert container.image.id == docker_engine.images.get(record["image"]).id
+    assert container.attrs["Config"]["Image"] == container.image.id
     assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     # The unit and build log are kept with the release.
     release_dir = nap.home / "apps" / app_name / "releases" / "1"
     unit = (release_dir / f"nap-{app_name}-r1@.service").read_text()
-    assert record["image"] in unit
+    assert container.image.id in unit
     assert "ExecStart=/usr/bin/docker run" in unit
     assert "Successfully built" in (release_dir / "build.log").read_text()
 

@@ -33,6 +33,10 @@ from nap_local.oneoff import run_once
 from nap_local.operations import control, destroy, instances, logs
 
 NAME = "local"
+#: Releases run on the engine that built their image: one may start from the image
+#: id while its publish runs (nap_core.publishing). Swarm and fleet nodes pull
+#: from the registry, so they declare nothing and publish first.
+RUNS_BUILT_IMAGE = True
 
 # pluggy finds hook implementations among a module's attributes, so the day-2
 # hooks, imported above, register with this module's entry point.
