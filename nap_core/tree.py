@@ -11,6 +11,7 @@ tree repeats one subtree) is refused before a single file is written.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,11 +59,12 @@ class Tree:
 
     def names(self) -> list[str]:
         """The names at the root of the tree."""
-        listing = self._git("ls-tree", "--name-only", "-z", self.revision)
-        return [name.decode(errors="surrogateescape") for name in listing.split(b"\0") if name]
+        return list(self._root())
 
     def entry(self, path: str) -> Entry | None:
         """The entry ``path`` (at the root, or a path of the tree), or None."""
+        if "/" not in path:
+            return self._root().get(path)
         listing = self._git("ls-tree", "-l", "-z", self.revision, "--", path)
         for record in listing.split(b"\0"):
             if record:
@@ -159,6 +161,11 @@ class Tree:
         if total > max_bytes:
             raise PushTooLarge(f"the pushed tree holds more than {max_bytes} bytes (max_tree_size)")
 
+    def _root(self) -> dict[str, Entry]:
+        # One `git ls-tree` for every name and file nap looks up at the root: a deploy
+        # asks for about ten. A revision is immutable, so its listing can be kept.
+        return _root_entries(self)
+
     def _git(self, *args: str, stdin: bytes = b"") -> bytes:
         done = subprocess.run(
             ["git", "--git-dir", str(self.repo), *args],
@@ -170,6 +177,13 @@ class Tree:
         if done.returncode != 0:
             raise NapError(f"cannot read {self.revision[:12]} from the push (git {args[0]})")
         return done.stdout
+
+
+@functools.lru_cache(maxsize=16)
+def _root_entries(tree: Tree) -> dict[str, Entry]:
+    listing = tree._git("ls-tree", "-l", "-z", tree.revision)
+    entries = (_entry(record) for record in listing.split(b"\0") if record)
+    return {entry.path: entry for entry in entries}
 
 
 def _entry(record: bytes) -> Entry:

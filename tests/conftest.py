@@ -179,7 +179,10 @@ def remove_app_containers(client: Any, name: str) -> None:
 
     import docker.errors
 
-    for container in client.containers.list(all=True, filters={"label": f"nap.app={name}"}):
+    # sparse: a full listing inspects each container, and fails on one a drain or a
+    # retirement after the reply removed meanwhile.
+    labels = {"label": f"nap.app={name}"}
+    for container in client.containers.list(all=True, sparse=True, filters=labels):
         with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile (by a drain)
             container.remove(force=True)
 

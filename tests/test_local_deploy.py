@@ -11,8 +11,9 @@ from conftest import Nap, SampleApp, http_get
 
 
 def containers_of(client: Any, app: str) -> list[str]:
-    found = client.containers.list(all=True, filters={"label": f"nap.app={app}"})
-    return sorted(c.name for c in found)
+    # sparse: nothing inspected, so a container retired meanwhile is no error
+    found = client.containers.list(all=True, sparse=True, filters={"label": f"nap.app={app}"})
+    return sorted(c.attrs["Names"][0].lstrip("/") for c in found)
 
 
 def url_of(record: dict[str, Any]) -> str:

@@ -136,3 +136,25 @@ def _releases(nap: Nap, app: str) -> list[dict[str, Any]]:
     import json
 
     return list(json.loads(nap("releases", app, "--json", check=True).stdout))
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "environ", "starts_early"),
+    [
+        ("local", {}, True),
+        ("local", {"NAP_PUBLISH_FIRST": "true"}, False),
+        ("swarm", {}, False),  # its nodes pull the image from the registry
+        ("fleet", {}, False),
+    ],
+)
+def test_only_a_scheduler_that_runs_the_built_image_starts_before_the_publish(
+    tmp_path: Path, scheduler: str, environ: dict[str, str], starts_early: bool
+) -> None:
+    from nap_core.config import Settings
+    from nap_core.plugins import plugin_manager
+    from nap_core.publishing import runs_built_image
+
+    env = {"NAP_HOME": str(tmp_path), "NAP_SCHEDULER": scheduler, "NAP_ROUTER": "none", **environ}
+    settings = Settings.load(env)
+
+    assert runs_built_image(plugin_manager(env, settings=settings), settings) is starts_early

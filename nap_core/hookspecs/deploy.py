@@ -205,7 +205,9 @@ def render_units(
     """Render what the scheduler will run: systemd/fleet units or a service spec.
 
     :param app: the app.
-    :param image: the published image; units run ``image.pinned``, never a tag.
+    :param image: the image to run; units run ``image.pinned``, never a tag: its
+        registry digest, or its image id while the publish still runs (a
+        scheduler that declares ``RUNS_BUILT_IMAGE``, such as ``local``).
     :param release: the release being made.
     :param config: environment and replicas.
     :param previous: the release serving now (``None`` for a first deploy), for
@@ -243,7 +245,7 @@ def schedule(
 
     :param units: what ``render_units`` returned.
     :param app: the app.
-    :param image: the published image.
+    :param image: the image to run (``image.pinned``, as for ``render_units``).
     :param release: the release being made; ``release.checks`` are the health
         checks to pass before the release counts as up.
     :param config: the app's environment and replicas.

@@ -253,10 +253,20 @@ def remove_oneoffs(oneoffs: list[Any], output: Output) -> None:
 
 def release_containers(client: Any, app: App, number: int | None = None) -> list[Any]:
     """The app's containers, all of them or those of one release, by label."""
+    import docker.errors
+
     labels = [f"{LABEL_APP}={app.name}"]
     if number is not None:
         labels.append(f"{LABEL_RELEASE}={number}")
-    found = client.containers.list(all=True, filters={"label": labels})
+    found = []
+    # Listed sparse, then inspected one by one: a container that a retirement in the
+    # background (a drain, the one after a push's reply) removes meanwhile is skipped,
+    # where a full listing would fail on it.
+    for listed in client.containers.list(all=True, sparse=True, filters={"label": labels}):
+        try:
+            found.append(client.containers.get(listed.id))
+        except docker.errors.NotFound:
+            continue
     return sorted(found, key=lambda c: c.name)
 
 
