@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from nap_core.config import Settings
-from nap_core.errors import NoPublisher
+from nap_core.errors import NoPublisher, PublishFailed, what_serves
 from nap_core.model import Image, Release
 from nap_core.output import Output
 from nap_core.plugins import PluginManager
@@ -151,6 +151,9 @@ def publishing(
             _record_anyway(job)
         if concurrent and publication.error is not None:
             _remove_started(release, previous, settings, pm, output)
+            if isinstance(publication.error, PublishFailed):
+                still = what_serves(previous.number if previous else None)
+                raise PublishFailed(f"{publication.error}; {still}") from publication.error
         raise
 
 
