@@ -9,8 +9,10 @@ Caddy router, the median over --runs of:
   router     one router config apply after a change to one app (a domain
              added), timed in this process: nap's table + Caddy's reload
 and each figure's ratio to the 1-app value measured first in this same run.
-Sizes: 1 app; N running apps (--running, default 500), each deployed with
-`nap deploy` (--jobs at a time, busybox httpd FROM scratch); then M recorded
+Sizes: 1 app (busybox httpd FROM scratch, `nap deploy`); N running apps
+(--running, default 500): the N-1 others started through nap's own release
+lifecycle with the first app's image (a release of a new app, made current
+and routed, as `nap rollback` makes one: no build or push); then M recorded
 apps in all (--recorded, default 10000): the M-N others are written to nap.db
 in bulk through nap's State (one transaction), not deployed one by one, as
 stopped apps whose release once ran (nap.db marks them stopped).  Also:
@@ -20,8 +22,8 @@ deploy (the largest process of `nap deploy`'s tree, from wait4).
 
 Targets (issue 14): every figure within 1.1x of 1 app, the router within 1.5x.
 
-Run as root with the engine and registry up (scripts/services.sh); it takes
-~1 s per running app to set up:
+Run as root with the engine and registry up (scripts/services.sh); setting up
+takes ~0.5 s per running app:
     /opt/nap/venv/bin/python bench/scale.py [--running 500] [--recorded 10000]
     /opt/nap/venv/bin/python bench/scale.py --running 100 --recorded 2000   # smaller
 Every app, container, image and the Caddy it starts are its own (names start
@@ -47,7 +49,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 NAP = [sys.executable, "-m", "nap"]
 DOCKERFILE = """FROM scratch
@@ -126,11 +127,36 @@ class Bench:
         with contextlib.suppress(ValueError):
             self.deployed.remove(name)
 
-    def fill(self, count: int) -> None:
-        """Deploy ``count`` more running apps, --jobs at a time."""
-        names = [self.name("r") for _ in range(count)]
-        with ThreadPoolExecutor(self.args.jobs) as pool:
-            list(pool.map(self.deploy, names))
+    def fill(self, count: int, like: str) -> None:
+        """Start ``count`` more running apps through nap's own release lifecycle:
+        each a new app whose first release runs ``like``'s image (no build, no
+        push: those do not depend on the number of apps), made current and routed."""
+        import attrs
+
+        from nap_core import lifecycle
+        from nap_core.config import Settings
+        from nap_core.model import App
+        from nap_core.output import Output
+        from nap_core.plugins import plugin_manager
+        from nap_core.state import Change, State
+
+        settings = Settings.load(self.env)
+        pm = plugin_manager(self.env, settings=settings)
+        state = State(self.home)
+        with open(os.devnull, "w") as quiet:
+            try:
+                base = state.current(App(like))
+                assert base is not None
+                for _ in range(count):
+                    app = App(self.name("r"))
+                    self.deployed.append(app.name)
+                    state.ensure_app(app)
+                    lifecycle.release_again(
+                        state, attrs.evolve(base, app=app), Change(), settings, pm,
+                        Output(quiet), "Filling",
+                    )  # fmt: skip
+            finally:
+                state.close()
 
     def record(self, count: int, like: str) -> None:
         """Write ``count`` stopped apps into nap.db in one transaction, each with one
@@ -175,6 +201,7 @@ class Bench:
         from nap_core.config import Settings
         from nap_core.domains import add_domain
         from nap_core.model import App
+        from nap_core.output import Output
         from nap_core.plugins import plugin_manager
         from nap_core.state import State
 
@@ -185,7 +212,7 @@ class Bench:
             self.counter += 1
             add_domain(state, App(app), f"d{self.counter}.{app}.example.test", settings)
             start = time.perf_counter()
-            routing.update(state, App(app), settings, pm, Quiet())
+            routing.update(state, App(app), settings, pm, Output())
             return time.perf_counter() - start
         finally:
             state.close()
@@ -215,15 +242,6 @@ class Bench:
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
         shutil.rmtree(self.work, ignore_errors=True)
-
-
-class Quiet:
-    """An Output that keeps router warnings, for the bench to show."""
-
-    def line(self, text: str) -> None:
-        print(f"  ({text})", file=sys.stderr)
-
-    step = done = line
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> str:
@@ -258,9 +276,8 @@ def memory(prefix: str) -> tuple[float, float, int]:
         found = re.search(r"VmRSS:\s+(\d+)", status)
         rss[pid] = int(found.group(1)) if found else 0
         name = os.path.basename(args[0])
-        if name.startswith("containerd-shim") and any(i in args for i in ids):
-            engine += rss[pid]
-        elif name == "docker-proxy" and any(ip in args for ip in ips):
+        shim = name.startswith("containerd-shim") and any(i in args for i in ids)
+        if shim or (name == "docker-proxy" and any(ip in args for ip in ips)):
             engine += rss[pid]
     inside = 0
     for pid in rss:
@@ -287,7 +304,7 @@ def main() -> None:
     parser.add_argument("--running", type=int, default=500, help="running apps (default 500)")
     parser.add_argument("--recorded", type=int, default=10000, help="apps in nap.db (10000)")
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
-    parser.add_argument("--jobs", type=int, default=4, help="deploys at a time while filling")
+    parser.add_argument("--jobs", type=int, default=4, help="apps removed at a time at the end")
     parser.add_argument("--prefix", default="", help="app name prefix (default sc + 4 hex)")
     parser.add_argument("--http-port", type=int, default=0, help="router HTTP port (free one)")
     parser.add_argument("--https-port", type=int, default=0, help="router HTTPS port")
@@ -303,7 +320,7 @@ def main() -> None:
         _, peak = bench.deploy(base_app)
         one = bench.measure(base_app)
         report("1 app", one, one)
-        bench.fill(args.running - 1)
+        bench.fill(args.running - 1, base_app)
         at_running = bench.measure(base_app)
         app_mib, engine_mib, count = memory(bench.prefix)
         _, peak_running = bench.deploy(bench.name("p"))

@@ -245,9 +245,8 @@ class Operations:
                     output=self.output,
                 ) or ()
             )  # fmt: skip
-            # Started again, an instance may be on a new address: the router follows.
-            if routing.enabled(self.settings) and routing.follow_instances(state, release, found):
-                routing.update(state, app, self.settings, self.pm, self.output)
+            settings, pm, output = self.settings, self.pm, self.output
+            routing.after_control(state, release, action, found, settings, pm, output)
             return found
 
     def destroy(self, name: str, volumes: bool) -> None:

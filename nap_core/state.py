@@ -155,9 +155,8 @@ class State:
                     release.number,
                 ),
             )
-            db.execute(
-                "UPDATE apps SET current = ? WHERE name = ?", (release.number, release.app.name)
-            )
+            at = (release.number, release.app.name)
+            db.execute("UPDATE apps SET current = ?, stopped = 0 WHERE name = ?", at)
             if pending is not None:
                 self._commit(db, release.app, pending)
 

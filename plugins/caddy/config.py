@@ -10,6 +10,7 @@ domains were validated by the core, upstreams are placements.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -66,6 +67,8 @@ def render(
             load_files.append({"certificate": str(cert.cert), "key": str(cert.key)})
             operator_names.extend(covered)
         acme_names.extend(d for d in tls if d not in covered)
+    plain = merged(plain)
+    secure = merged(secure)
     plain.append(not_found())
     servers: dict[str, Any] = {
         "http": {"listen": [f":{http_port}"], "routes": plain, "automatic_https": {"disable": True}}
@@ -94,6 +97,25 @@ def render(
         "logging": {"logs": {"default": {"level": "WARN"}}},
         "apps": apps,
     }
+
+
+def merged(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One route per distinct handler, matching the hosts of every route that had it.
+
+    Caddy provisions its whole configuration again on every change, at a cost that
+    grows with the number of routes (not of host names: a long host list is one
+    sorted lookup). Apps that answer the same way (stopped apps' 503, HTTPS
+    redirects) then cost one route together. Host names are unique per app and
+    routes are terminal, so which route comes first does not change any answer.
+    """
+    by_handler: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        key = json.dumps(route["handle"], sort_keys=True)
+        if key in by_handler:
+            by_handler[key]["match"][0]["host"].extend(route["match"][0]["host"])
+        else:
+            by_handler[key] = {**route, "match": [{"host": list(route["match"][0]["host"])}]}
+    return list(by_handler.values())
 
 
 def port_suffix(port: int) -> str:
