@@ -99,7 +99,8 @@ class Operations:
         """Every app with the number of the release it serves (``None``: not deployed)."""
         state = State(self.settings.home)
         try:
-            return [(row["name"], row["current"]) for row in state.apps()]
+            rows = state.db.execute("SELECT name, current FROM apps ORDER BY name")
+            return [(name, current) for name, current in rows]
         finally:
             state.close()
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import attrs
 
+from nap_core.checks import Check
 from nap_core.config import Settings
-from nap_core.domains import default_domain
+from nap_core.domains import router_domain
 from nap_core.errors import NapError, RouterUnavailable
 from nap_core.locks import take
-from nap_core.model import Action, App, HealthChecks, Instance, Placement, Release
+from nap_core.model import Action, App, Instance, Placement, Release
 from nap_core.output import Output
 from nap_core.plugins import PluginManager
 from nap_core.route import CertificateRef, Route, Upstream
@@ -50,23 +51,25 @@ def routes(state: State, settings: Settings) -> tuple[Route, ...]:
         row[0]: CertificateRef(Path(row[1]), Path(row[2]), tuple(json.loads(row[3])), row[4])
         for row in state.db.execute("SELECT app, cert, key, names, not_after FROM certificates")
     }
+    # A stopped app's placements and checks are not even read: it gets no upstream.
     rows = state.db.execute(
-        "SELECT a.name, a.stopped, r.placements, r.checks FROM apps a"
-        " JOIN releases r ON r.app = a.name AND r.number = a.current ORDER BY a.name"
+        "SELECT a.name, CASE WHEN a.stopped THEN '[]' ELSE r.placements END,"
+        " CASE WHEN a.stopped THEN NULL ELSE json_extract(r.checks, '$.checks[0]') END"
+        " FROM apps a JOIN releases r ON r.app = a.name AND r.number = a.current ORDER BY a.name"
     )
+    under = "." + router_domain(settings)
     found = []
-    for name, stopped, placements, checks in rows:
-        webs = [] if stopped else [p for p in json.loads(placements) if p.get("web", True)]
-        first = HealthChecks.from_dict(json.loads(checks)).checks[:1]
+    for name, placements, check in rows:
+        webs = [p for p in json.loads(placements) if p.get("web", True)]
         found.append(
             Route(
                 app=name,
-                domains=(default_domain(name, settings), *domains.get(name, ())),
+                domains=(name + under, *domains.get(name, ())),
                 upstreams=tuple(dict.fromkeys(Upstream(p["host"], p["port"]) for p in webs)),
                 certificate=certificates.get(name),
                 acme=acme,
                 https_redirect=redirect,
-                health_check=first[0] if first else None,
+                health_check=Check.from_list(json.loads(check)) if check else None,
             )
         )
     return tuple(found)

@@ -1,6 +1,7 @@
-"""The router with many apps (issue 14, scale): what must not grow with their number.
+"""Many apps (issue 14, scale): what must not grow with their number.
 
-- the routing table is read from nap.db in a fixed number of queries;
+- the routing table and the host ports in use are read from nap.db in a fixed
+  number of queries;
 - apps that answer alike (stopped apps' 503, HTTPS redirects) share one Caddy
   route, so Caddy, which provisions its whole configuration on every change,
   gets one route per running app, not per recorded one;
@@ -100,6 +101,26 @@ def test_the_table_is_read_in_the_same_few_queries_for_any_number_of_apps(tmp_pa
 
     try:
         assert count(3) == count(60)
+    finally:
+        state.close()
+
+
+def test_the_ports_in_use_are_every_current_placement_of_the_scheduler(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    try:
+        record(
+            state, "sca", Placement.http("u", "127.0.0.1", 5001), Placement.http("u", "::1", 5002)
+        )
+        record(state, "scb", Placement.http("u", "127.0.0.1", 5001))
+        record(state, "scc", Placement.http("u", "127.0.0.1", 5003))
+        record(state, "scc", Placement.http("u", "127.0.0.1", 5004))  # 5003: not current any more
+        state.ensure_app(App("scd"))
+        queries: list[str] = []
+        state.db.set_trace_callback(queries.append)
+
+        assert state.ports_in_use("local") == {5001, 5002, 5004}
+        assert state.ports_in_use("swarm") == frozenset()
+        assert len(queries) == 2
     finally:
         state.close()
 
