@@ -35,8 +35,9 @@ def enabled(settings: Settings) -> bool:
     return settings.router != "none"
 
 
-def routes(state: State, settings: Settings) -> tuple[Route, ...]:
-    """The whole routing table: one route per app that has a current release.
+def routes(state: State, settings: Settings, only: str | None = None) -> tuple[Route, ...]:
+    """The whole routing table: one route per app that has a current release
+    (with ``only``, that app's route alone, if it has one).
 
     Three queries whatever the number of apps (not three per app): with
     thousands of apps in nap.db this runs on every change. A stopped app
@@ -45,17 +46,26 @@ def routes(state: State, settings: Settings) -> tuple[Route, ...]:
     acme = bool(settings.get("router.acme_email"))
     redirect = settings.flag("router.https_redirect")
     domains: dict[str, list[str]] = {}
-    for app, domain in state.db.execute("SELECT app, domain FROM domains ORDER BY domain"):
+    rows = state.db.execute(
+        "SELECT app, domain FROM domains WHERE ?1 IS NULL OR app = ?1 ORDER BY domain", (only,)
+    )
+    for app, domain in rows:
         domains.setdefault(app, []).append(domain)
     certificates = {
         row[0]: CertificateRef(Path(row[1]), Path(row[2]), tuple(json.loads(row[3])), row[4])
-        for row in state.db.execute("SELECT app, cert, key, names, not_after FROM certificates")
+        for row in state.db.execute(
+            "SELECT app, cert, key, names, not_after FROM certificates"
+            " WHERE ?1 IS NULL OR app = ?1",
+            (only,),
+        )
     }
     # A stopped app's placements and checks are not even read: it gets no upstream.
     rows = state.db.execute(
         "SELECT a.name, CASE WHEN a.stopped THEN '[]' ELSE r.placements END,"
         " CASE WHEN a.stopped THEN NULL ELSE json_extract(r.checks, '$.checks[0]') END"
-        " FROM apps a JOIN releases r ON r.app = a.name AND r.number = a.current ORDER BY a.name"
+        " FROM apps a JOIN releases r ON r.app = a.name AND r.number = a.current"
+        " WHERE ?1 IS NULL OR a.name = ?1 ORDER BY a.name",
+        (only,),
     )
     under = "." + router_domain(settings)
     found = []
@@ -108,6 +118,27 @@ def serve(
 ) -> Release:
     """Route to ``release`` (now current): ``release`` with the app's stable URLs."""
     return attrs.evolve(release, urls=update(state, release.app, settings, pm, output))
+
+
+def serve_again(
+    state: State, running: Release, settings: Settings, pm: PluginManager, output: Output
+) -> Release:
+    """Store where the current release ``running`` (found running again: a redeploy
+    with no change) answers now; ``running`` with the app's stable URLs.
+
+    The router gets the table again only if the web placements moved: applying
+    an unchanged table would cost as much as a change, for every app there is.
+    """
+    recorded = state.current(running.app)
+    state.update_placements(running)
+    if recorded is None or _webs(recorded) != _webs(running) or not enabled(settings):
+        return serve(state, running, settings, pm, output)
+    found = routes(state, settings, running.app.name)
+    return attrs.evolve(running, urls=urls(found[0], settings) if found else ())
+
+
+def _webs(release: Release) -> set[tuple[str, int]]:
+    return {(p.host, p.port) for p in release.placements if p.web}
 
 
 def update(

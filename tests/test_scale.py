@@ -275,3 +275,37 @@ def test_a_stopped_app_answers_503_at_once_and_again_once_started(
     sample_app.serve("hello 2")
     nap("deploy", scapp, str(sample_app.path), check=True)  # a new release runs: routed again
     assert get(router.http_port, host) == (200, "hello 2")
+
+
+def test_a_redeploy_with_no_change_gives_the_router_the_table_only_if_the_app_moved(
+    router: RouterHome, sample_app: SampleApp, scapp: str, docker_engine: Any
+) -> None:
+    nap = router.nap
+    record = nap.deploy_json(scapp, sample_app.path)
+    config = router.home / "router" / "caddy" / "caddy.json"
+    loaded = config.stat().st_ino
+
+    again = nap.deploy_json(scapp, sample_app.path)
+
+    # Nothing moved: the stable address is reported, and no configuration was loaded.
+    assert again["release"] == record["release"] and again["current"] is True
+    assert again["urls"] == [f"http://{scapp}.localhost:{router.http_port}"]
+    assert config.stat().st_ino == loaded
+    # Restarted behind nap's back on another address: the next redeploy routes there.
+    [container] = docker_engine.containers.list(filters={"label": f"nap.app={scapp}"})
+    address = record["placements"][0]["host"]
+    container.stop(timeout=1)
+    squatter = docker_engine.containers.run(
+        record["image"], ["/bin/busybox", "sleep", "600"], name=f"{scapp}-squatter", detach=True
+    )
+    try:
+        container.start()
+        container.reload()
+        moved = container.attrs["NetworkSettings"]["IPAddress"] != address
+
+        nap("deploy", scapp, str(sample_app.path), check=True)
+
+        assert get(router.http_port, f"{scapp}.localhost") == (200, "hello 1")
+        assert (config.stat().st_ino != loaded) == moved
+    finally:
+        squatter.remove(force=True)
