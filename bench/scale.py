@@ -232,12 +232,27 @@ class Bench:
     # Clean-up
 
     def clean(self) -> None:
+        # The recorded apps have nothing outside nap.db: forget them first, in one
+        # transaction, so that each destroy below works on the running apps only.
+        if (self.home / "nap.db").exists():
+            from nap_core.state import State
+
+            state = State(self.home)
+            try:
+                with state.transaction() as db:
+                    db.execute("DELETE FROM apps WHERE name GLOB ?", (f"{self.prefix}-s[0-9]*",))
+            finally:
+                state.close()
         with ThreadPoolExecutor(self.args.jobs) as pool:
             list(pool.map(self.destroy, list(self.deployed)))
         # Anything a destroy missed: only containers named after this run's prefix.
         left = run("docker", "ps", "-aq", "--filter", f"name=^nap-{self.prefix}-").split()
         if left:
             subprocess.run(["docker", "rm", "-f", *left], capture_output=True, check=False)
+        tags = run("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split()
+        mine = [tag for tag in tags if tag.split("/")[-1].startswith(f"{self.prefix}-")]
+        if mine:
+            subprocess.run(["docker", "rmi", *mine], capture_output=True, check=False)
         pid_file = self.home / "router" / "caddy" / "caddy.pid"
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
