@@ -26,6 +26,7 @@ Run as root with the engine and registry up (scripts/services.sh); setting up
 takes ~0.5 s per running app:
     /opt/nap/venv/bin/python bench/scale.py [--running 500] [--recorded 10000]
     /opt/nap/venv/bin/python bench/scale.py --running 100 --recorded 2000   # smaller
+    ... --json    figures as JSON on stdout (the lines above go to stderr)
 Every app, container, image and the Caddy it starts are its own (names start
 with --prefix, default "sc" + 4 random hex digits) and are removed at the end,
 also on failure or Ctrl-C.
@@ -49,6 +50,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 NAP = [sys.executable, "-m", "nap"]
 DOCKERFILE = """FROM scratch
@@ -304,14 +306,14 @@ def memory(prefix: str) -> tuple[float, float, int]:
     return inside / len(ids) / 1024, engine / len(ids) / 1024, len(ids)
 
 
-def report(label: str, figures: dict[str, float], base: dict[str, float]) -> None:
+def report(label: str, figures: dict[str, float], base: dict[str, float], out: Any) -> None:
     cells = []
     for figure in FIGURES:
         target = TARGETS.get(figure, 1.1)
         ratio = figures[figure] / base[figure]
         mark = "" if ratio <= target else " (over)"
         cells.append(f"{figure} {figures[figure] * 1000:.0f} ms {ratio:.2f}x{mark}")
-    print(f"{label:>26}: " + ", ".join(cells), flush=True)
+    print(f"{label:>26}: " + ", ".join(cells), file=out, flush=True)
 
 
 def main() -> None:
@@ -324,33 +326,61 @@ def main() -> None:
     parser.add_argument("--http-port", type=int, default=0, help="router HTTP port (free one)")
     parser.add_argument("--https-port", type=int, default=0, help="router HTTPS port")
     parser.add_argument("--dir", default=None, help="where the NAP_HOME goes (system temp)")
+    parser.add_argument("--json", action="store_true", help="figures as JSON on stdout")
     args = parser.parse_args()
     if not 1 <= args.running <= args.recorded:
         parser.error("need 1 <= --running <= --recorded")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on kill too
     bench = Bench(args)
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout has only the JSON
     try:
         bench.make_source()
         base_app = bench.name("r")
         _, peak = bench.deploy(base_app)
         one = bench.measure(base_app)
-        report("1 app", one, one)
+        report("1 app", one, one, out)
         bench.fill(args.running - 1, base_app)
         at_running = bench.measure(base_app)
         app_mib, engine_mib, count = memory(bench.prefix)
         _, peak_running = bench.deploy(bench.name("p"))
-        report(f"{args.running} running", at_running, one)
+        report(f"{args.running} running", at_running, one, out)
         bench.record(args.recorded - args.running, base_app)
         at_recorded = bench.measure(base_app)
-        report(f"{args.recorded} recorded ({args.running} running)", at_recorded, one)
-        print(f"memory per running app ({count} apps): {app_mib:.1f} MiB in the app, "
-              f"{engine_mib:.1f} MiB engine-side (containerd-shim + docker-proxy)")  # fmt: skip
-        print(f"deploy peak RSS (largest process of `nap deploy`): {peak / 1024:.0f} MiB "
-              f"at 1 app, {peak_running / 1024:.0f} MiB at {args.running} running")  # fmt: skip
-        print(f"{args.recorded - args.running} of the recorded apps were written to nap.db in "
-              "bulk through nap's State (stopped, never deployed one by one)")  # fmt: skip
-        print("targets: each figure <= 1.1x of 1 app, router <= 1.5x; medians of "
-              f"{args.runs} runs, machine: {os.cpu_count()} cores")  # fmt: skip
+        report(f"{args.recorded} recorded ({args.running} running)", at_recorded, one, out)
+        print(
+            f"memory per running app ({count} apps): {app_mib:.1f} MiB in the app, "
+            f"{engine_mib:.1f} MiB engine-side (containerd-shim + docker-proxy)",
+            file=out,
+        )
+        print(
+            f"deploy peak RSS (largest process of `nap deploy`): {peak / 1024:.0f} MiB "
+            f"at 1 app, {peak_running / 1024:.0f} MiB at {args.running} running",
+            file=out,
+        )
+        print(
+            f"{args.recorded - args.running} of the recorded apps were written to nap.db in "
+            "bulk through nap's State (stopped, never deployed one by one)",
+            file=out,
+        )
+        print(
+            "targets: each figure <= 1.1x of 1 app, router <= 1.5x; medians of "
+            f"{args.runs} runs, machine: {os.cpu_count()} cores",
+            file=out,
+        )
+        if args.json:
+            sizes = {"1": one, f"{args.running} running": at_running,
+                     f"{args.recorded} recorded": at_recorded}  # fmt: skip
+            print(json.dumps({
+                "seconds": sizes,
+                "ratios": {size: {k: v / one[k] for k, v in got.items()}
+                           for size, got in sizes.items()},
+                "targets": {figure: TARGETS.get(figure, 1.1) for figure in FIGURES},
+                "running": args.running, "recorded": args.recorded, "runs": args.runs,
+                "recorded_in_bulk": args.recorded - args.running,
+                "memory_mib_per_app": {"app": app_mib, "engine": engine_mib, "apps": count},
+                "deploy_peak_rss_mib": {"1": peak / 1024, f"{args.running} running":
+                                        peak_running / 1024},
+            }, indent=1))  # fmt: skip
     finally:
         bench.clean()
 
