@@ -100,7 +100,8 @@ class Operations:
         """Every app with the number of the release it serves (``None``: not deployed)."""
         state = State(self.settings.home)
         try:
-            return [(row["name"], row["current"]) for row in state.apps()]
+            rows = state.db.execute("SELECT name, current FROM apps ORDER BY name")
+            return [(name, current) for name, current in rows]
         finally:
             state.close()
 
@@ -246,9 +247,8 @@ class Operations:
                     output=self.output,
                 ) or ()
             )  # fmt: skip
-            # Started again, an instance may be on a new address: the router follows.
-            if routing.enabled(self.settings) and routing.follow_instances(state, release, found):
-                routing.update(state, app, self.settings, self.pm, self.output)
+            settings, pm, output = self.settings, self.pm, self.output
+            routing.after_control(state, release, action, found, settings, pm, output)
             return found
 
     def destroy(self, name: str, volumes: bool) -> None:

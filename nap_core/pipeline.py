@@ -47,8 +47,7 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
                     last=lifecycle.same_content(last, source, config, settings),
                 )  # fmt: skip
             if running is not None:
-                state.update_placements(running)
-                running = routing.serve(state, running, settings, pm, output)
+                running = routing.serve_again(state, running, settings, pm, output)
             else:
                 checks = appjson.startup_checks(file_checks, described, output)
                 draft = lifecycle.draft(

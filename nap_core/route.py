@@ -76,6 +76,8 @@ class Route:
         """The domains served over HTTPS: covered by the certificate, or by ACME (which
         no CA does for ``.localhost`` names, RFC 6761: those stay plain HTTP)."""
         cert = self.certificate
+        if cert is None and not self.acme:
+            return ()  # most apps: no need to look at each domain
         return tuple(
             d
             for d in self.domains

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS apps (
     replicas        INTEGER,                    -- set by `nap ps scale`, NULL: as configured
     formation       TEXT NOT NULL DEFAULT '{}', -- other process types' scale set by `nap ps scale`
     config_version  INTEGER NOT NULL DEFAULT 0, -- bumped by every config change
-    app_type        TEXT                        -- chosen with `nap apps set`, NULL: detect
+    app_type        TEXT,                       -- chosen with `nap apps set`, NULL: detect
+    stopped         INTEGER NOT NULL DEFAULT 0  -- 1 after `nap stop`, until a start or a release
 );
 CREATE TABLE IF NOT EXISTS releases (
     app           TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
@@ -79,6 +80,7 @@ ADDED_COLUMNS = [
     ("releases", "deployer", "TEXT NOT NULL DEFAULT ''"),  # processes.identity() of the deploy
     ("apps", "app_type", "TEXT"),
     ("releases", "app_type", "TEXT NOT NULL DEFAULT ''"),
+    ("apps", "stopped", "INTEGER NOT NULL DEFAULT 0"),  # the router answers 503 (routing.py)
 ]
 
 

@@ -155,9 +155,8 @@ class State:
                     release.number,
                 ),
             )
-            db.execute(
-                "UPDATE apps SET current = ? WHERE name = ?", (release.number, release.app.name)
-            )
+            at = (release.number, release.app.name)
+            db.execute("UPDATE apps SET current = ?, stopped = 0 WHERE name = ?", at)
             if pending is not None:
                 self._commit(db, release.app, pending)
 
@@ -274,11 +273,11 @@ class State:
     def ports_in_use(self, scheduler: str) -> frozenset[int]:
         """The host ports that the serving release of every app on ``scheduler`` holds."""
         rows = self.db.execute(
-            "SELECT r.placements FROM releases r JOIN apps a"
-            " ON a.name = r.app AND a.current = r.number WHERE r.scheduler = ?",
+            "SELECT DISTINCT json_extract(p.value, '$.port') FROM releases r JOIN apps a ON a.name"
+            " = r.app AND a.current = r.number, json_each(r.placements) p WHERE r.scheduler = ?",
             (scheduler,),
         )
-        return frozenset(p["port"] for row in rows for p in json.loads(row[0]))
+        return frozenset(int(row[0]) for row in rows)
 
     # Config vars and scale
 

@@ -155,8 +155,12 @@ def apps(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json([{"name": name, "release": current} for name, current in found])
         return
-    for name, current in found:
-        click.echo(f"{name}  {f'release {current}' if current else 'not deployed'}")
+    # One write, not one per app: thousands of apps are thousands of lines.
+    lines = (
+        f"{name}  {f'release {current}' if current else 'not deployed'}\n"
+        for name, current in found
+    )
+    click.echo("".join(lines), nl=False)
 
 
 apps.add_command(day2.destroy)

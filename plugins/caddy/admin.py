@@ -36,7 +36,8 @@ class _UnixConnection(http.client.HTTPConnection):
 def request(
     address: str, method: str, path: str, body: Any = None, timeout: float = TIMEOUT
 ) -> Any:
-    """Send one request to the admin API at ``address`` (``unix//PATH`` or ``HOST:PORT``).
+    """Send one request to the admin API at ``address`` (``unix//PATH`` or ``HOST:PORT``);
+    ``body`` is a JSON value, or JSON already serialised (bytes).
 
     :return: the decoded JSON answer (``None`` for an empty one).
     :raise RouterUnavailable: Caddy is not there, or refused the request.
@@ -48,7 +49,7 @@ def request(
         hostname, _, port = address.rpartition(":")
         connection = http.client.HTTPConnection(hostname, int(port), timeout=timeout)
         host = address
-    data = json.dumps(body).encode() if body is not None else None
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
     headers = {"Host": host, "Content-Type": "application/json"}
     try:
         connection.request(method, path, body=data, headers=headers)

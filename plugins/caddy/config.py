@@ -36,44 +36,44 @@ def render(
     """Caddy's whole configuration for ``routes``."""
     http_port = int(settings.number("router.http_port"))
     https_port = int(settings.number("router.https_port"))
-    plain: list[dict[str, Any]] = []
-    secure: list[dict[str, Any]] = []
+    # Hosts grouped by how they are answered: apps that answer alike (every stopped
+    # app's 503, every HTTPS redirect) share one route. Caddy provisions its whole
+    # configuration again on every change at a cost that grows with the number of
+    # routes, not of host names (a long host list is one sorted lookup). Host names
+    # are unique per app and routes terminal, so the grouping changes no answer.
+    handlers: dict[Any, dict[str, Any]] = {"redirect": redirect(https_port)}
+    plain: dict[Any, list[str]] = {}
+    secure: dict[Any, list[str]] = {}
     load_files: list[dict[str, Any]] = []
     operator_names: list[str] = []
     acme_names: list[str] = []
     for route in routes:
         tls = route.tls_domains()
-        others = [domain for domain in route.domains if domain not in tls]
-        handler = proxy(route, settings)
-        if others:
-            plain.append(host_route(others, handler))
+        key = (route.upstreams, route.health_check)
+        if key not in handlers:
+            handlers[key] = proxy(route, settings)
+        plain.setdefault(key, []).extend(d for d in route.domains if d not in tls)
         if not tls:
             continue
-        secure.append(host_route(list(tls), handler))
-        redirect = {
-            "handler": "static_response",
-            "status_code": 308,
-            "headers": {
-                "Location": [
-                    f"https://{{http.request.host}}{port_suffix(https_port)}{{http.request.uri}}"
-                ]
-            },
-        }
-        plain.append(host_route(list(tls), redirect if route.https_redirect else handler))
+        secure.setdefault(key, []).extend(tls)
+        plain.setdefault("redirect" if route.https_redirect else key, []).extend(tls)
         cert = route.certificate
         covered = [d for d in tls if cert is not None and cert.covers(d)]
         if cert is not None and covered:
             load_files.append({"certificate": str(cert.cert), "key": str(cert.key)})
             operator_names.extend(covered)
         acme_names.extend(d for d in tls if d not in covered)
-    plain.append(not_found())
     servers: dict[str, Any] = {
-        "http": {"listen": [f":{http_port}"], "routes": plain, "automatic_https": {"disable": True}}
+        "http": {
+            "listen": [f":{http_port}"],
+            "routes": [*grouped(plain, handlers), not_found()],
+            "automatic_https": {"disable": True},
+        }
     }
     if secure:
         servers["https"] = {
             "listen": [f":{https_port}"],
-            "routes": [*secure, not_found()],
+            "routes": [*grouped(secure, handlers), not_found()],
             "tls_connection_policies": [{}],
             "automatic_https": {"disable_redirects": True, "skip_certificates": operator_names},
         }
@@ -94,6 +94,19 @@ def render(
         "logging": {"logs": {"default": {"level": "WARN"}}},
         "apps": apps,
     }
+
+
+def grouped(
+    hosts: dict[Any, list[str]], handlers: dict[Any, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One route per handler, for the hosts answered by it, in order of first use."""
+    return [host_route(names, handlers[key]) for key, names in hosts.items() if names]
+
+
+def redirect(https_port: int) -> dict[str, Any]:
+    """A 308 to the same host and path over HTTPS."""
+    location = f"https://{{http.request.host}}{port_suffix(https_port)}{{http.request.uri}}"
+    return {"handler": "static_response", "status_code": 308, "headers": {"Location": [location]}}
 
 
 def port_suffix(port: int) -> str:

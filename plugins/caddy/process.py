@@ -13,7 +13,6 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -95,14 +94,15 @@ def pid(paths: Paths) -> int | None:
     return number
 
 
-def write_config(paths: Paths, config: dict[str, Any]) -> None:
-    """Write the configuration atomically, mode 0600 (it names key files)."""
+def write_config(paths: Paths, config: bytes) -> None:
+    """Write the configuration (JSON, serialised once for this file and the admin
+    API) atomically, mode 0600 (it names key files)."""
     paths.root.mkdir(parents=True, exist_ok=True)
     os.chmod(paths.root, 0o700)
     temporary = paths.config.with_suffix(".tmp")
     fd = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        json.dump(config, file, indent=1)
+    with os.fdopen(fd, "wb") as file:
+        file.write(config)
     os.replace(temporary, paths.config)
 
 
