@@ -143,7 +143,8 @@ def publishing(
     if concurrent:
         publication.start()
     else:
-        job = attrs.evolve(job, runnable=job.pinned(release).image)
+        job = attrs.evolve(job, runnable=job.publication.wait(output))
+        job.pinned(release)  # recorded, before anything starts
     try:
         yield job
     except Exception:
