@@ -13,11 +13,10 @@ from nap_core.errors import DeployFailed
 from nap_core.model import App, Image, Placement, Process, Release
 from nap_core.output import Output
 from nap_core.proctable import WEB
+from nap_docker.labels import LABEL_APP, LABEL_RELEASE
 from nap_docker.probe import answers
-from nap_docker.volumes import legacy_volume_name, volume_name
+from nap_local import volumes
 
-LABEL_APP = "nap.app"
-LABEL_RELEASE = "nap.release"
 LABEL_PROCESS = "nap.process"
 #: How many of a failed container's log lines the pusher sees.
 LOG_LINES = 20
@@ -66,7 +65,7 @@ def start(
     name = f"{container_prefix(app, release.number, process.name)}.{index}"
     ports = image.ports if process.name == WEB else ()
     mounts = {
-        ensure_volume(client, app, path, release.number): {"bind": path} for path in image.volumes
+        volumes.ensure(client, app, path, release.number): {"bind": path} for path in image.volumes
     }
     with contextlib.suppress(docker.errors.NotFound):
         client.containers.get(name).remove(force=True)  # left by a deploy that died
@@ -114,45 +113,6 @@ def free_port(host: str) -> int | None:
             return int(probe.getsockname()[1])
     except OSError:
         return None
-
-
-def ensure_volume(client: Any, app: App, path: str, release: int) -> str:
-    """The app's named volume for a VOLUME path, created (and labelled with the
-    release that made it, :func:`orphan_volumes`) on first use."""
-    import docker.errors
-
-    name = volume_name(app.name, path)
-    try:
-        client.volumes.get(name)
-    except docker.errors.NotFound:
-        pass
-    else:
-        return name
-    # A volume named as before names were unique per app keeps serving, if it
-    # is this app's own by its labels.
-    try:
-        legacy = client.volumes.get(legacy_volume_name(app.name, path))
-    except docker.errors.NotFound:
-        pass
-    else:
-        labels = legacy.attrs.get("Labels") or {}
-        if labels.get(LABEL_APP) == app.name and labels.get("nap.path") == path:
-            return str(legacy.name)
-    labels = {LABEL_APP: app.name, "nap.path": path, LABEL_RELEASE: str(release)}
-    client.volumes.create(name, labels=labels)
-    return name
-
-
-def orphan_volumes(client: Any, app: App, keep: int) -> list[Any]:
-    """The app's volumes made by a release after ``keep`` (the current one, or 0):
-    under the deploy lock, such a release failed or died, so no release that
-    served ever wrote to them. A later release that mounts one adopts it."""
-    found = client.volumes.list(filters={"label": f"{LABEL_APP}={app.name}"})
-    return [
-        volume
-        for volume in found
-        if int((volume.attrs.get("Labels") or {}).get(LABEL_RELEASE) or 0) > keep
-    ]
 
 
 def wait_until_answering(

@@ -10,7 +10,7 @@ from nap_core.output import Output
 from nap_docker import oneoff
 from nap_docker.engine import docker_client
 from nap_docker.envfile import process_env, write_env_file
-from nap_local import containers
+from nap_local import volumes
 
 
 @hookimpl
@@ -27,8 +27,8 @@ def run_once(
     path = settings.release_dir(app.name, release.number) / "oneoff.env"
     write_env_file(path, process_env(image, config, "run"))
     client = docker_client()
-    volumes = [(containers.ensure_volume(client, app, p, release.number), p) for p in image.volumes]
+    mounts = [(volumes.ensure(client, app, p, release.number), p) for p in image.volumes]
     timeout = settings.number("release_timeout" if output is not None else "run_timeout")
     return oneoff.run(
-        app.name, release.number, image.pinned, command, path, volumes, output, timeout
+        app.name, release.number, image.pinned, command, path, mounts, output, timeout
     )

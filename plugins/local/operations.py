@@ -14,6 +14,7 @@ from nap_core.model import Action, App, Image, Instance, Release
 from nap_core.output import Output
 from nap_core.proctable import WEB
 from nap_docker.engine import docker_client
+from nap_docker.labels import LABEL_APP
 from nap_docker.oneoff import LABEL_ONEOFF
 from nap_local import containers
 
@@ -151,7 +152,7 @@ def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None
         output.line(f"removing {', '.join(c.name for c in found)}")
     containers.remove(found, output)
     if volumes:
-        for volume in client.volumes.list(filters={"label": f"{containers.LABEL_APP}={app.name}"}):
+        for volume in client.volumes.list(filters={"label": f"{LABEL_APP}={app.name}"}):
             output.line(f"removing volume {volume.name}")
             volume.remove(force=True)
 

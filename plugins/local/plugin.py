@@ -26,9 +26,10 @@ from nap_core.templates import render
 from nap_docker import oneoff
 from nap_docker.engine import docker_client
 from nap_docker.envfile import env_file, process_env, write_env_file
+from nap_docker.labels import LABEL_RELEASE
 from nap_docker.volumes import volume_name
 from nap_docker.web import web_port
-from nap_local import containers
+from nap_local import containers, volumes
 from nap_local.oneoff import run_once
 from nap_local.operations import control, destroy, instances, logs
 
@@ -166,7 +167,7 @@ def retire(app: App, keep: Release | None, settings: Settings, output: Output) -
     old = [
         container
         for container in containers.release_containers(client, app)
-        if keep is None or container.labels.get(containers.LABEL_RELEASE) != str(keep.number)
+        if keep is None or container.labels.get(LABEL_RELEASE) != str(keep.number)
     ]
     if old:
         output.line(f"stopping {', '.join(sorted(c.name for c in old))}")
@@ -175,7 +176,7 @@ def retire(app: App, keep: Release | None, settings: Settings, output: Output) -
         all=True, filters={"label": f"{oneoff.LABEL_ONEOFF}={app.name}"}
     )
     containers.remove_oneoffs([c for c in oneoffs if oneoff.orphaned(c.labels)], output)
-    for volume in containers.orphan_volumes(client, app, keep.number if keep else 0):
+    for volume in volumes.orphans(client, app, keep.number if keep else 0):
         output.line(f"removing volume {volume.name}, made by a release that never served")
         with contextlib.suppress(docker.errors.APIError):  # in use after all: it stays
             volume.remove()

@@ -10,8 +10,8 @@ from typing import Any
 
 from nap_core.errors import NapError
 from nap_docker.engine import docker_client
+from nap_docker.labels import LABEL_APP
 from nap_swarm.options import SwarmOptions
-from nap_swarm.service import LABEL_APP
 
 
 class Manager:

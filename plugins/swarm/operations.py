@@ -14,9 +14,10 @@ from nap_core.model import Action, App, Instance, Release
 from nap_core.output import Output
 from nap_core.proctable import WEB
 from nap_docker.engine import docker_client
+from nap_docker.labels import LABEL_APP
 from nap_swarm import options, tasks, workers
 from nap_swarm.manager import Manager
-from nap_swarm.service import LABEL_APP, LABEL_REPLICAS
+from nap_swarm.service import LABEL_REPLICAS
 
 #: Seconds destroy keeps retrying a volume a removed task's container still holds.
 VOLUME_GRACE = 30.0

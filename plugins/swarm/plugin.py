@@ -19,13 +19,13 @@ from nap_core.model import App, AppConfig, Image, Placement, Release, Source, Un
 from nap_core.output import Output
 from nap_core.templates import render
 from nap_docker.envfile import env_file, write_env_file
+from nap_docker.labels import LABEL_RELEASE
 from nap_docker.web import web_port
 from nap_swarm import options, rollout, tasks, workers
 from nap_swarm.manager import Manager
 from nap_swarm.oneoff import run_once
 from nap_swarm.operations import control, destroy, instances, logs, retire
 from nap_swarm.service import (
-    LABEL_RELEASE,
     ServiceDraft,
     choose_ports,
     draft,

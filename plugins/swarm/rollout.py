@@ -16,9 +16,10 @@ from nap_core import health
 from nap_core.errors import DeployFailed
 from nap_core.model import HealthChecks
 from nap_core.output import Output
+from nap_docker.labels import LABEL_RELEASE
 from nap_swarm import tasks
 from nap_swarm.manager import Manager
-from nap_swarm.service import LABEL_RELEASE, LABEL_REPLICAS
+from nap_swarm.service import LABEL_REPLICAS
 
 POLL = 0.5
 ROLLING_BACK = ("rollback_started", "rollback_paused", "rollback_completed")

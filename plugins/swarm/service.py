@@ -17,11 +17,10 @@ from nap_core.model import App, AppConfig, Image, Process, Release
 from nap_core.proctable import WEB
 from nap_core.values import check_label
 from nap_docker.envfile import process_env
+from nap_docker.labels import LABEL_APP, LABEL_RELEASE
 from nap_docker.volumes import volume_name
 from nap_swarm.options import SwarmOptions
 
-LABEL_APP = "nap.app"
-LABEL_RELEASE = "nap.release"
 LABEL_CONFIG = "nap.config"
 LABEL_REPLICAS = "nap.replicas"
 LABEL_PROCESS = "nap.process"

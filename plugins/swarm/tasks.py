@@ -12,9 +12,9 @@ from typing import Any
 import attrs
 
 from nap_core.model import Instance, Placement
+from nap_docker.labels import LABEL_RELEASE
 from nap_docker.probe import answers
 from nap_swarm.manager import Manager, node_address
-from nap_swarm.service import LABEL_RELEASE
 
 
 @attrs.frozen

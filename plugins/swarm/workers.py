@@ -15,9 +15,10 @@ from nap_core.config import Settings
 from nap_core.errors import DeployFailed
 from nap_core.model import App, AppConfig, Image, Release
 from nap_core.output import Output
+from nap_docker.labels import LABEL_APP
 from nap_swarm import rollout, tasks
 from nap_swarm.manager import Manager
-from nap_swarm.service import LABEL_APP, LABEL_PROCESS, ServiceDraft, draft, service_name
+from nap_swarm.service import LABEL_PROCESS, ServiceDraft, draft, service_name
 
 
 def drafts(
