@@ -38,6 +38,9 @@ NAP = [sys.executable, "-m", "nap"]
 REGISTRY_PORT = 24002
 REGISTRY = f"127.0.0.1:{REGISTRY_PORT}"
 BUSYBOX = "/bin/busybox"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from report import Row  # noqa: E402
 
 APP_DOCKERFILE = """FROM {base}
 COPY www /www
@@ -158,12 +161,21 @@ def remove_app(name: str, env: dict[str, str]) -> None:
         subprocess.run(["docker", "rmi", tag], capture_output=True, check=False)
 
 
+def bench(quick: bool = False) -> list[Row]:
+    """bench/run's entry: the figures as rows (1 pair when ``quick``, else 3)."""
+    return measure(1 if quick else 3, 300)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size-mb", type=int, default=300)
     args = parser.parse_args()
+    measure(args.runs, args.size_mb)
 
+
+def measure(runs: int, size_mb: int) -> list[Row]:
+    """Time ``runs`` pairs of first pushes (old flow, new flow); print and return the figures."""
     prefix = f"ff{uuid.uuid4().hex[:6]}"
     flows = {"old": {"NAP_PUBLISH_FIRST": "true"}, "new": {"NAP_PUBLISH_FIRST": "false"}}
     results: dict[str, list[tuple[float, float]]] = {flow: [] for flow in flows}
@@ -180,12 +192,12 @@ def main() -> None:
         bases: list[str] = []
         names: list[str] = []
         try:
-            for n in range(1, args.runs + 1):
+            for n in range(1, runs + 1):
                 order = ["old", "new"] if n % 2 else ["new", "old"]
                 for flow in order:
                     base = f"{prefix}-base:{n}{flow}"
                     bases.append(base)
-                    build_base(work, base, args.size_mb)
+                    build_base(work, base, size_mb)
                     name = f"{prefix}-{n}{flow}"
                     names.append(name)
                     app = work / name
@@ -207,7 +219,7 @@ def main() -> None:
         flow: [statistics.median(t[i] for t in timings) for i in (0, 1)]
         for flow, timings in results.items()
     }
-    print(f"runs: {args.runs} pairs, base image {args.size_mb} MB")
+    print(f"runs: {runs} pairs, base image {size_mb} MB")
     for flow, label in (("old", "publish first (before)"), ("new", "start while publishing")):
         served, answered = medians[flow]
         print(f"  {label:<24} served {served:6.2f} s   answered {answered:6.2f} s")
@@ -221,6 +233,18 @@ def main() -> None:
     ]
     print(f"served   new/old = {ratio_served:.2f} (median of pairs {paired[0]:.2f}; target <= 0.8)")
     print(f"answered new/old = {ratio_answered:.2f} (median of pairs {paired[1]:.2f})")
+    note = f"{size_mb} MB base, vs publish_first = true"
+    return [
+        Row.paired("first push -> served", medians["new"][0], medians["old"][0], "s", 0.8, note),
+        Row(
+            "first push -> push answered",
+            medians["new"][1],
+            "s",
+            medians["old"][1],
+            ratio_answered,
+            note=f"{note}; the push waits for the publish (no target)",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -52,6 +52,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import Row
+
 NAP = [sys.executable, "-m", "nap"]
 DOCKERFILE = """FROM scratch
 COPY busybox /bin/busybox
@@ -314,6 +318,39 @@ def report(label: str, figures: dict[str, float], base: dict[str, float], out: A
         mark = "" if ratio <= target else " (over)"
         cells.append(f"{figure} {figures[figure] * 1000:.0f} ms {ratio:.2f}x{mark}")
     print(f"{label:>26}: " + ", ".join(cells), file=out, flush=True)
+
+
+def bench(quick: bool = False) -> list[Row]:
+    """bench/run's entry: this script run with --json in a child (it has its own
+    clean-up on SIGTERM), its figures as rows; a smaller scale when ``quick``."""
+    sizes = ["--running", "50", "--recorded", "1000", "--runs", "3"] if quick else ["--runs", "3"]
+    done = subprocess.run(
+        [sys.executable, __file__, "--json", *sizes], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench/scale.py failed: {done.stderr.strip()[-500:]}")
+    print(done.stderr, end="")
+    figures = json.loads(done.stdout)
+    one = figures["seconds"]["1"]
+    rows = [
+        Row.paired(
+            f"scale: {figure} at {size}", got[figure], one[figure], "s",
+            TARGETS.get(figure, 1.1), "vs 1 app, same run",
+        )
+        for size, got in figures["seconds"].items() if size != "1"
+        for figure in FIGURES
+    ]  # fmt: skip
+    memory = figures["memory_mib_per_app"]
+    peak = figures["deploy_peak_rss_mib"]
+    return [
+        *rows,
+        Row("scale: memory per running app (app)", memory["app"], "MiB"),
+        Row("scale: memory per running app (engine-side)", memory["engine"], "MiB"),
+        *(
+            Row(f"scale: deploy peak RSS at {size if size != '1' else '1 app'}", mib, "MiB")
+            for size, mib in peak.items()
+        ),
+    ]
 
 
 def main() -> None:
