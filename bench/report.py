@@ -168,7 +168,13 @@ def markdown(
     if skipped:
         parts += ["", "## Not run", "", *(f"- {line}" for line in skipped)]
     for name, text in (outputs or {}).items():
-        parts += ["", f"## Output of {name}", "", "```", text.rstrip(), "```"]
+        parts += [
+            "",
+            f"## Output of {name}",
+            "",
+            "(It returns no rows yet: its figures as it printed them.)",
+        ]
+        parts += ["", "```", text.rstrip(), "```"]
     return "\n".join(parts) + "\n"
 
 

@@ -75,4 +75,5 @@ def test_the_report_has_the_machine_the_command_and_what_did_not_run() -> None:
     assert "```\n/opt/nap/venv/bin/python bench/run --quick\n```" in text
     assert "- other work ran on the machine" in text
     assert "- bench/scale.py (scale): not in this tree, skipped" in text
-    assert "## Output of bench/legacy.py\n\n```\nfigure 1\n```" in text
+    assert "## Output of bench/legacy.py\n\n(It returns no rows yet" in text
+    assert "```\nfigure 1\n```" in text
