@@ -16,6 +16,8 @@ Run as root with the engine and registry up (scripts/services.sh):
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -24,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -54,6 +58,21 @@ def change(app: Path, label: str) -> None:
     """A one-line change: new content, so both paths build and push a new layer."""
     (app / "www" / "index.html").write_text(f"{label}\n")
     run("git", "-C", str(app), "commit", "-qam", label)
+
+
+def unpush(repository: str) -> None:
+    """Delete every tag of ``repository`` from the registry (what by_hand pushed)."""
+    registry = "http://127.0.0.1:5000/v2"
+    with urllib.request.urlopen(f"{registry}/{repository}/tags/list", timeout=10) as answer:
+        tags = json.load(answer).get("tags") or []
+    accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+    for tag in tags:
+        head = urllib.request.Request(f"{registry}/{repository}/manifests/{tag}", headers=accept)
+        with urllib.request.urlopen(head, timeout=10) as answer:
+            digest = answer.headers["Docker-Content-Digest"]
+        url = f"{registry}/{repository}/manifests/{digest}"
+        with contextlib.suppress(urllib.error.HTTPError):  # a digest two tags shared
+            urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=10)
 
 
 def by_hand(app: Path, work: Path, name: str, n: int) -> float:
@@ -153,6 +172,9 @@ def measure(runs: int) -> list[Row]:
                 ids = run("docker", "ps", "-aq", "--filter", f"label={label}").split()
                 if ids:
                     run("docker", "rm", "-f", *ids)
+            for repository in (hand_name, *(f"{hand_name}-f{n}" for n in range(1, runs + 1))):
+                with contextlib.suppress(OSError):
+                    unpush(repository)
             tags = run("docker", "images", "-q", "--filter", f"reference=*/{hand_name}*")
             if tags.split():
                 subprocess.run(["docker", "rmi", "-f", *set(tags.split())], capture_output=True)

@@ -152,6 +152,7 @@ def measure(pushes: int, starts: int) -> list[Row]:
             bare.append(timed([sys.executable, "-c", "pass"], env, home, "nap"))
             shell.append(timed([str(NAP_BIN), "shell", "--key", "bench"], env, home, "nap"))
     finally:
+        server.nap("apps", "destroy", app_name, "--force")  # its images and registry tags too
         subprocess.run(
             ["docker", "rm", "-f", *container_names(app_name)], capture_output=True, check=False
         )

@@ -266,7 +266,8 @@ def measure(apps: int, seconds: float, rate: float) -> list[Row]:
             Row.none_failed(
                 "requests failed during 5 more redeploys, wrk keep-alive",
                 during["errors"],
-                f"{during['requests']} sent",
+                f"{during['requests']} sent; idle keep-alive connections a reload closes, "
+                "which wrk does not retry: docs/router.md",
             ),
             Row.paired(
                 "throughput through the router vs straight to the container",
