@@ -56,6 +56,21 @@ def timed(
     return elapsed
 
 
+def started(argv: list[str], env: dict[str, str], cwd: Path, user: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + sys) of ``argv`` run as ``user``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, user=user, group=user,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"error: {' '.join(argv)} failed")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
 def hook_seconds(trace: Path) -> list[float]:
     """The run time of every pre-receive hook in a trace2 event file, in order."""
     hooks: dict[tuple[str, int], bool] = {}
@@ -147,10 +162,15 @@ def measure(pushes: int, starts: int) -> list[Row]:
             "NAP_HOME": str(server.home),
         }
         home = Path(nap_user.pw_dir)
-        bare, shell = [], []
+        bare, shell, bare_cpu, shell_cpu = [], [], [], []
         for _ in range(starts):  # interleaved, so both meet the same load
-            bare.append(timed([sys.executable, "-c", "pass"], env, home, "nap"))
-            shell.append(timed([str(NAP_BIN), "shell", "--key", "bench"], env, home, "nap"))
+            for argv, walls, cpus in (
+                ([sys.executable, "-c", "pass"], bare, bare_cpu),
+                ([str(NAP_BIN), "shell", "--key", "bench"], shell, shell_cpu),
+            ):
+                wall, cpu = started(argv, env, home, "nap")
+                walls.append(wall)
+                cpus.append(cpu)
     finally:
         server.nap("apps", "destroy", app_name, "--force")  # its images and registry tags too
         subprocess.run(
@@ -174,6 +194,11 @@ def measure(pushes: int, starts: int) -> list[Row]:
         f"start-up ratio                    {ratio:.2f}x   target <= 1.5x   "
         f"{'ok' if ratio <= 1.5 else 'OVER'}"
     )
+    cpu_ratio = median(shell_cpu) / median(bare_cpu)
+    print(
+        f"CPU time (user + sys)             {ms(median(shell_cpu))} vs {ms(median(bare_cpu))}"
+        f" = {cpu_ratio:.2f}x (less sensitive to other load than wall-clock)"
+    )
     print(f"({pushes} pushes, {starts} starts, medians; {NAP_BIN})")
     return [
         Row(
@@ -195,6 +220,7 @@ def measure(pushes: int, starts: int) -> list[Row]:
             median(bare) * 1000,
             "ms",
             1.5,
+            f"as the nap user; CPU time {cpu_ratio:.2f}x",
         ),
     ]
 

@@ -162,6 +162,9 @@ def markdown(
         "```",
         command,
         "```",
+        "",
+        "`--quick` runs fewer rounds at a smaller scale, `--only NAME ...` some benches;",
+        "each bench is also a script of its own (`bench/NAME.py --help`).",
     ]
     if notes:
         parts += ["", "## Notes", "", *(f"- {note}" for note in notes)]
