@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-def load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
+def load(
+    name: str, path: Path, loader: importlib.machinery.SourceFileLoader | None = None
+) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up
@@ -77,3 +82,23 @@ def test_the_report_has_the_machine_the_command_and_what_did_not_run() -> None:
     assert "- bench/scale.py (scale): not in this tree, skipped" in text
     assert "## Output of bench/legacy.py\n\n(It returns no rows yet" in text
     assert "```\nfigure 1\n```" in text
+
+
+def test_bench_run_takes_rows_from_bench_and_output_from_a_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # bench/run puts bench/ first
+    loader = importlib.machinery.SourceFileLoader("bench_run", str(BENCH / "run"))
+    run = load("bench_run", BENCH / "run", loader)
+    (tmp_path / "rows.py").write_text(
+        "from report import Row\n\n"
+        "def bench(quick):\n    return [Row('x', 1.0 if quick else 2.0, 's')]\n"
+    )
+    (tmp_path / "script.py").write_text("import sys\nprint('figure', sys.argv[1:])\n")
+    monkeypatch.setattr(run, "BENCH", tmp_path)
+    monkeypatch.setitem(run.SCRIPT_ARGS, "script", (["--full"], ["--small"]))
+
+    rows, output = run.run_one("rows", True)
+    assert ([(row.name, row.median) for row in rows], output) == ([("x", 1.0)], "")
+    assert run.run_one("script", True) == ([], "figure ['--small']\n")
+    assert run.run_one("script", False) == ([], "figure ['--full']\n")
