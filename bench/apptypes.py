@@ -122,7 +122,7 @@ def measure(runs: int) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="nap-bench-apptypes-") as tmp:
         work = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NAP_")}
-        env.update(NAP_HOME=str(work / "home"), NAP_DEPLOY_TIMEOUT="60")
+        env.update(NAP_HOME=str(work / "home"), NAP_DEPLOY_TIMEOUT="60", NAP_ROUTER="none")
         for n in range(runs):
             run_id = uuid.uuid4().hex[:8]
             # Alternate which goes first, so neither always meets a warmer engine.

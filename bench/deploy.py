@@ -135,7 +135,13 @@ def measure(runs: int) -> list[Row]:
 
     with tempfile.TemporaryDirectory(prefix="nap-bench-") as tmp:
         work = Path(tmp)
-        env = {**os.environ, "NAP_HOME": str(work / "home"), "NAP_STOP_TIMEOUT": "1"}
+        # No router: the hand-run has none, and a Caddy of this NAP_HOME would outlive it.
+        env = {
+            **os.environ,
+            "NAP_HOME": str(work / "home"),
+            "NAP_STOP_TIMEOUT": "1",
+            "NAP_ROUTER": "none",
+        }
         app = work / "app"
         run("bash", str(ROOT / "scripts" / "sample-app.sh"), str(app))
         name = f"bn-{uuid.uuid4().hex[:6]}"

@@ -82,7 +82,7 @@ def main() -> None:
 def measure(runs: int) -> list[Row]:
     """Time ``runs`` rounds of the five (see the module docstring); print and return them."""
     work = Path(tempfile.mkdtemp(prefix="nap-bench-procs-"))
-    env = {**os.environ, "NAP_HOME": str(work / "home")}
+    env = {**os.environ, "NAP_HOME": str(work / "home"), "NAP_ROUTER": "none"}  # no Caddy left
     apps = {kind: f"bnp{uuid.uuid4().hex[:6]}{kind[0]}" for kind in PROCFILES}
     times: dict[str, list[float]] = {kind: [] for kind in [*PROCFILES, "run", "docker"]}
     try:
