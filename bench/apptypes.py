@@ -31,6 +31,10 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import Row
+
 NAP = [sys.executable, "-m", "nap"]
 
 WSGI = """\
@@ -88,7 +92,7 @@ def deploy(env: dict[str, str], name: str, path: Path, content: str) -> float:
 
 
 def one_app(env: dict[str, str], work: Path, kind: str, run_id: str) -> tuple[float, float]:
-    name = f"abench{kind[0]}{run_id}"
+    name = f"bna{kind[0]}{run_id}"
     path = work / name
     sample(path, run_id, dockerfile=kind == "dockerfile")
     try:
@@ -101,16 +105,25 @@ def one_app(env: dict[str, str], work: Path, kind: str, run_id: str) -> tuple[fl
     return first, change
 
 
+def bench(quick: bool = False) -> list[Row]:
+    """bench/run's entry: the figures as rows (1 paired run when ``quick``, else 5)."""
+    return measure(1 if quick else 5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    measure(parser.parse_args().runs)
+
+
+def measure(runs: int) -> list[Row]:
+    """Time ``runs`` paired apps (see the module docstring); print and return the figures."""
     results: dict[str, list[tuple[float, float]]] = {"plugin": [], "dockerfile": []}
     with tempfile.TemporaryDirectory(prefix="nap-bench-apptypes-") as tmp:
         work = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NAP_")}
-        env.update(NAP_HOME=str(work / "home"), NAP_DEPLOY_TIMEOUT="60")
-        for n in range(args.runs):
+        env.update(NAP_HOME=str(work / "home"), NAP_DEPLOY_TIMEOUT="60", NAP_ROUTER="none")
+        for n in range(runs):
             run_id = uuid.uuid4().hex[:8]
             # Alternate which goes first, so neither always meets a warmer engine.
             order = ["plugin", "dockerfile"] if n % 2 == 0 else ["dockerfile", "plugin"]
@@ -122,7 +135,7 @@ def main() -> None:
         kind: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
         for kind, runs in results.items()
     }
-    print(f"\nmedians over {args.runs} paired runs")
+    print(f"\nmedians over {runs} paired runs")
     for kind, (first, change) in medians.items():
         print(f"  {kind:<10} first push {first:6.2f} s   code-only change {change:6.2f} s")
     first_ratio = medians["plugin"][0] / medians["dockerfile"][0]
@@ -132,6 +145,22 @@ def main() -> None:
     paired = statistics.median(plugin[1] / dockerfile[1] for plugin, dockerfile in pairs)
     print(f"  median of the paired change-push ratios: {paired:.2f}x")
     print(f"  target change push <= 1.10x: {'met' if change_ratio <= 1.1 else 'NOT met'}")
+    return [
+        Row(
+            "Python app, first push: nap-python vs a hand-written Dockerfile",
+            medians["plugin"][0],
+            "s",
+            medians["dockerfile"][0],
+            first_ratio,
+        ),
+        Row.paired(
+            "Python app, code-only change: nap-python vs a hand-written Dockerfile",
+            medians["plugin"][1],
+            medians["dockerfile"][1],
+            "s",
+            1.1,
+        ),
+    ]
 
 
 if __name__ == "__main__":

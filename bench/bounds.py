@@ -16,6 +16,10 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import Row
+
 from nap_core import health
 from nap_core.model import Check
 from nap_core.tree import PushTooLarge, Tree
@@ -36,7 +40,17 @@ def bomb(repo: Path, width: int = 10, depth: int = 8) -> str:
     return entry.split()[2]
 
 
+def bench(quick: bool = False) -> list[Row]:
+    """bench/run's entry: the figures as rows (the same run when ``quick``)."""
+    return measure()
+
+
 def main() -> None:
+    measure()
+
+
+def measure() -> list[Row]:
+    """Time the three refusals (see the module docstring); print and return them."""
     with tempfile.TemporaryDirectory() as scratch:
         repo = Path(scratch) / "bomb.git"
         subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
@@ -47,6 +61,7 @@ def main() -> None:
             Tree(repo, tree).check_bounds(100_000, 1 << 30)
         took = time.monotonic() - started
         print(f"git bomb: 10^8 files in {objects} bytes of objects, refused in {took:.2f} s")
+    bomb_took = took
 
     server = socket.create_server(("127.0.0.1", 0))
 
@@ -60,6 +75,7 @@ def main() -> None:
     threading.Thread(target=drip, daemon=True).start()
     started = time.monotonic()
     reason = health.probe(Check("/"), "127.0.0.1", server.getsockname()[1], timeout=2)
+    probe_took = time.monotonic() - started
     print(f"probe of an app sending a byte every 0.5 s, TIMEOUT=2: {reason!r} after "
           f"{time.monotonic() - started:.2f} s")  # fmt: skip
 
@@ -74,6 +90,20 @@ def main() -> None:
             )
             runs.append(time.monotonic() - started)
     print(f"nap shell, a refused clone (ACL lookup included): best {min(runs) * 1000:.0f} ms")
+    return [
+        Row(
+            "refusing a git bomb (10^8 files) at the tree check",
+            bomb_took,
+            "s",
+            note=f"{objects} bytes of objects",
+        ),
+        Row.at_most("probe of an app sending a byte every 0.5 s, TIMEOUT=2", probe_took, "s", 2.5),
+        Row(
+            "`nap shell` refusing a clone (ACL lookup included), best of 5",
+            min(runs) * 1000,
+            "ms",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import Row
+
 NAP = [sys.executable, "-m", "nap"]
 DOCKERFILE = """FROM scratch
 COPY busybox /bin/busybox
@@ -64,13 +68,22 @@ def timed(*args: str, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def bench(quick: bool = False) -> list[Row]:
+    """bench/run's entry: the figures as rows (2 runs when ``quick``, else 5)."""
+    return measure(2 if quick else 5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    measure(parser.parse_args().runs)
+
+
+def measure(runs: int) -> list[Row]:
+    """Time ``runs`` rounds of the five (see the module docstring); print and return them."""
     work = Path(tempfile.mkdtemp(prefix="nap-bench-procs-"))
-    env = {**os.environ, "NAP_HOME": str(work / "home")}
-    apps = {kind: f"pbench{uuid.uuid4().hex[:6]}{kind[0]}" for kind in PROCFILES}
+    env = {**os.environ, "NAP_HOME": str(work / "home"), "NAP_ROUTER": "none"}  # no Caddy left
+    apps = {kind: f"bnp{uuid.uuid4().hex[:6]}{kind[0]}" for kind in PROCFILES}
     times: dict[str, list[float]] = {kind: [] for kind in [*PROCFILES, "run", "docker"]}
     try:
         for kind, procfile in PROCFILES.items():
@@ -107,6 +120,29 @@ def main() -> None:
     print(f"(c) deploy, web + 1 worker:       {med['worker']:.2f} s  {ratio['worker']}")
     print(f"(d) nap run APP -- true:          {med['run']:.2f} s")
     print(f"(e) docker run --rm IMAGE true:   {med['docker']:.2f} s  {ratio['docker']}")
+    return [
+        Row(
+            "deploy with a `release: true` phase vs no Procfile",
+            med["release"],
+            "s",
+            med["plain"],
+            med["release"] / med["plain"],
+        ),
+        Row(
+            "deploy of web + 1 worker vs web alone",
+            med["worker"],
+            "s",
+            med["plain"],
+            med["worker"] / med["plain"],
+        ),
+        Row(
+            "`nap run APP -- true` vs `docker run --rm IMAGE true`",
+            med["run"],
+            "s",
+            med["docker"],
+            med["run"] / med["docker"],
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ Runs as root on a machine set up like the tests' (scripts/services.sh running,
 2. reads the pre-receive hook's own run time from git's trace2 events, so
    ``nap push - hook - plain push`` is what the intake adds (nap shell,
    ensure_repo, the push lock), target at most 150 ms;
-3. times ``SSH_ORIGINAL_COMMAND=help nap shell`` against ``python -c pass``,
-   target at most 3x.
+3. times ``SSH_ORIGINAL_COMMAND=help nap shell`` against ``python -c pass``
+   (interleaved, as sshd runs it: the nap user, from its home), target at most
+   1.5x (issue 14).
 """
 
 from __future__ import annotations
@@ -30,10 +31,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from conftest import BUSYBOX, HTTPD_DOCKERFILE, SampleApp
+from report import Row
 from sshd import SshServer, keygen
 
 NAP_BIN = Path(sys.executable).parent / "nap"
+#: The sshd's port: in bench's own range (23000-23099), never a test's.
+PORT = 23000
 
 
 def timed(
@@ -48,6 +54,21 @@ def timed(
     if result.returncode != 0:
         raise SystemExit(f"error: {' '.join(argv)} failed:\n{result.stderr}")
     return elapsed
+
+
+def started(argv: list[str], env: dict[str, str], cwd: Path, user: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + sys) of ``argv`` run as ``user``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, user=user, group=user,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"error: {' '.join(argv)} failed")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def hook_seconds(trace: Path) -> list[float]:
@@ -80,15 +101,26 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+def bench(quick: bool = False) -> list[Row]:
+    """bench/run's entry: the figures as rows (3 pushes and 30 starts when ``quick``)."""
+    return measure(3, 30) if quick else measure(5, 60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pushes", type=int, default=5)
     parser.add_argument("--starts", type=int, default=30)
     args = parser.parse_args()
+    measure(args.pushes, args.starts)
+
+
+def measure(pushes: int, starts: int) -> list[Row]:
+    """Time ``pushes`` paired pushes and ``starts`` paired start-ups; print and return them."""
 
     trace = Path("/tmp") / f"nap-bench-trace-{os.getpid()}.json"
     server = SshServer(extra_env={"GIT_TRACE2_EVENT": str(trace)})
-    app_name = f"bench{os.getpid()}"
+    server.port = PORT
+    app_name = f"bn{os.getpid()}"
     try:
         server.start()
         nap_user = pwd.getpwnam("nap")
@@ -111,7 +143,7 @@ def main() -> None:
         first_hooks = len(hook_seconds(trace))
 
         nap_pushes, plain_pushes = [], []
-        for n in range(1, args.pushes + 1):
+        for n in range(1, pushes + 1):
             app.serve(f"hello {n}")
             nap_pushes.append(timed(["git", "push", "-q", "nap", "master"], nap_env, app.path))
             plain_pushes.append(
@@ -130,12 +162,17 @@ def main() -> None:
             "NAP_HOME": str(server.home),
         }
         home = Path(nap_user.pw_dir)
-        bare = [timed([sys.executable, "-c", "pass"], env, home, "nap") for _ in range(args.starts)]
-        shell = [
-            timed([str(NAP_BIN), "shell", "--key", "bench"], env, home, "nap")
-            for _ in range(args.starts)
-        ]
+        bare, shell, bare_cpu, shell_cpu = [], [], [], []
+        for _ in range(starts):  # interleaved, so both meet the same load
+            for argv, walls, cpus in (
+                ([sys.executable, "-c", "pass"], bare, bare_cpu),
+                ([str(NAP_BIN), "shell", "--key", "bench"], shell, shell_cpu),
+            ):
+                wall, cpu = started(argv, env, home, "nap")
+                walls.append(wall)
+                cpus.append(cpu)
     finally:
+        server.nap("apps", "destroy", app_name, "--force")  # its images and registry tags too
         subprocess.run(
             ["docker", "rm", "-f", *container_names(app_name)], capture_output=True, check=False
         )
@@ -154,10 +191,38 @@ def main() -> None:
     print(f"nap shell start-up (help)         {ms(median(shell))}")
     print(f"python -c pass                    {ms(median(bare))}")
     print(
-        f"start-up ratio                    {ratio:.2f}x   target <= 3x   "
-        f"{'ok' if ratio <= 3 else 'OVER'}"
+        f"start-up ratio                    {ratio:.2f}x   target <= 1.5x   "
+        f"{'ok' if ratio <= 1.5 else 'OVER'}"
     )
-    print(f"({args.pushes} pushes, {args.starts} starts, medians; {NAP_BIN})")
+    cpu_ratio = median(shell_cpu) / median(bare_cpu)
+    print(
+        f"CPU time (user + sys)             {ms(median(shell_cpu))} vs {ms(median(bare_cpu))}"
+        f" = {cpu_ratio:.2f}x (less sensitive to other load than wall-clock)"
+    )
+    print(f"({pushes} pushes, {starts} starts, medians; {NAP_BIN})")
+    return [
+        Row(
+            "push of a one-line change through nap (build + run) vs a plain push",
+            median(nap_pushes) * 1000,
+            "ms",
+            median(plain_pushes) * 1000,
+            median(nap_pushes) / median(plain_pushes),
+        ),
+        Row.at_most(
+            "intake a push adds (nap push - its hook - a plain push, same sshd)",
+            median(overheads) * 1000,
+            "ms",
+            150,
+        ),
+        Row.paired(
+            "`nap shell` start-up (help) vs `python -c pass`",
+            median(shell) * 1000,
+            median(bare) * 1000,
+            "ms",
+            1.5,
+            f"as the nap user; CPU time {cpu_ratio:.2f}x",
+        ),
+    ]
 
 
 def container_names(app: str) -> list[str]:

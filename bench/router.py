@@ -36,6 +36,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from report import Row  # noqa: E402
+
 NAP = [sys.executable, "-m", "nap"]
 DOCKERFILE = """FROM scratch
 COPY busybox /bin/busybox
@@ -157,6 +161,11 @@ def redeploys(
     return times
 
 
+def bench(quick: bool = False) -> list[Row]:
+    """bench/run's entry: the figures as rows (2 apps and 5 s wrk runs when ``quick``)."""
+    return measure(2, 5, 50) if quick else measure(5, 10, 50)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--apps", type=int, default=5, help="apps for the memory figures")
@@ -168,6 +177,11 @@ def main() -> None:
         port, host, stop, rate, limit = args.client
         client(int(port), host, Path(stop), float(rate), float(limit))
         return
+    measure(args.apps, args.seconds, args.rate)
+
+
+def measure(apps: int, seconds: float, rate: float) -> list[Row]:
+    """Run the router's figures (see the module docstring); print and return them."""
 
     work = Path(tempfile.mkdtemp(prefix="nb-", dir="/tmp"))
     home = work / "h"
@@ -186,7 +200,7 @@ def main() -> None:
     run(*git, "add", "-A")
     run(*git, "commit", "-qm", "1")
     tag = uuid.uuid4().hex[:6]
-    name = f"rbench{tag}"
+    name = f"bnr{tag}"
     names = [name]
     try:
         run(*NAP, "deploy", name, str(app_dir), env=env)
@@ -197,7 +211,7 @@ def main() -> None:
         stop = work / "stop"
         load = subprocess.Popen(
             [sys.executable, __file__, "--client", str(http_port), host, str(stop),
-             str(args.rate), "600"], stdout=subprocess.PIPE, text=True,
+             str(rate), "600"], stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         times = redeploys(app_dir, git, name, env, range(2, 7))
         time.sleep(4)  # past the last drain: the old release is stopped under load too
@@ -211,14 +225,12 @@ def main() -> None:
 
         # (b) throughput, router vs straight to the container, same app, same run.
         container = containers_of([name])[-1]  # the current release (its old one may drain)
-        routed = wrk_figures(
-            wrk(f"http://127.0.0.1:{http_port}/", args.seconds, host).communicate()[0]
-        )
-        direct = wrk_figures(wrk(f"http://{container['ip']}:8080/", args.seconds).communicate()[0])
+        routed = wrk_figures(wrk(f"http://127.0.0.1:{http_port}/", seconds, host).communicate()[0])
+        direct = wrk_figures(wrk(f"http://{container['ip']}:8080/", seconds).communicate()[0])
 
         # (c) engine-side memory per app, unpublished (behind the router) vs published.
-        quiet = [f"rbench{tag}q{i}" for i in range(args.apps)]
-        loud = [f"rbench{tag}p{i}" for i in range(args.apps)]
+        quiet = [f"bnr{tag}q{i}" for i in range(apps)]
+        loud = [f"bnr{tag}p{i}" for i in range(apps)]
         names += quiet + loud
         for other in quiet:
             run(*NAP, "deploy", other, str(app_dir), env=env)
@@ -228,7 +240,7 @@ def main() -> None:
         p_proxy, p_shim = proxy_memory(containers_of(loud))
 
         print(f"redeploys under load: 5 + 5, each {statistics.median(times):.1f} s (median)")
-        print(f"  python client (new connection per request, {args.rate:g}/s): "
+        print(f"  python client (new connection per request, {rate:g}/s): "
               f"sent {figures['sent']}, failed {figures['failed']} {figures['why'] or ''}, "
               f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms")  # fmt: skip
         print(
@@ -240,11 +252,41 @@ def main() -> None:
             f"ratio {routed['rps'] / direct['rps']:.2f} (target >= 0.8)"
         )
         print(
-              f"engine-side memory per app ({args.apps} apps each): "
-              f"docker-proxy {p_proxy / args.apps / 1024:.1f} MiB published vs "
-              f"{q_proxy / args.apps / 1024:.1f} MiB unpublished; containerd-shim "
-              f"{p_shim / args.apps / 1024:.1f} vs {q_shim / args.apps / 1024:.1f} MiB"
+              f"engine-side memory per app ({apps} apps each): "
+              f"docker-proxy {p_proxy / apps / 1024:.1f} MiB published vs "
+              f"{q_proxy / apps / 1024:.1f} MiB unpublished; containerd-shim "
+              f"{p_shim / apps / 1024:.1f} vs {q_shim / apps / 1024:.1f} MiB"
         )  # fmt: skip
+        return [
+            Row.none_failed(
+                "requests failed during 5 redeploys, new connection per request",
+                figures["failed"],
+                f"{figures['sent']} sent at {rate:g}/s, p99 {figures['p99_ms']:.0f} ms",
+            ),
+            Row.none_failed(
+                "requests failed during 5 more redeploys, wrk keep-alive",
+                during["errors"],
+                f"{during['requests']} sent; idle keep-alive connections a reload closes, "
+                "which wrk does not retry: docs/router.md",
+            ),
+            Row.paired(
+                "throughput through the router vs straight to the container",
+                routed["rps"],
+                direct["rps"],
+                "req/s",
+                0.8,
+                "wrk, 16 connections",
+                at_least=True,
+            ),
+            Row(
+                "engine-side memory per app, published port vs behind the router",
+                (p_proxy + p_shim) / apps / 1024,
+                "MiB",
+                (q_proxy + q_shim) / apps / 1024,
+                (p_proxy + p_shim) / (q_proxy + q_shim) if q_proxy + q_shim else None,
+                note="docker-proxy + containerd-shim",
+            ),
+        ]
     finally:
         for other in names:
             destroy = [*NAP, "apps", "destroy", other, "--force"]

@@ -37,5 +37,8 @@ fi
 echo "-----> Installing nap into $VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" 2>&1 \
   | grep -v -e "is ignored: it is neither a file nor a directory" -e "^WARNING: Running pip as" || true
+# sshd runs `nap shell` as the nap user, who cannot write __pycache__ in this root-owned tree:
+# compile nap's sources now, or every SSH command compiles the modules it imports again.
+"$VENV/bin/python" -m compileall -q "$ROOT/nap" "$ROOT/nap_core" "$ROOT/plugins" >/dev/null
 # Only the default install owns /usr/local/bin/nap; a side venv (NAP_VENV=...) stays private.
 if [ -z "${NAP_VENV:-}" ]; then ln -sf "$VENV/bin/nap" /usr/local/bin/nap; fi

@@ -235,7 +235,7 @@ def test_nap_shell_imports_almost_nothing() -> None:
         "try:\n    runpy.run_module('nap', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         "heavy = {'click', 'pluggy', 'git', 'docker', 'jinja2', 'attrs', 'importlib.metadata',"
-        " 'sqlite3', 'tomllib'}\n"
+        " 'sqlite3', 'tomllib', 'typing'}\n"
         "print(sorted(heavy & set(sys.modules)))"
     )
     result = subprocess.run(

@@ -14,19 +14,22 @@ is ever run through a shell: git is exec'd with an argument list, and nap
 commands run in this process through the click CLI.
 
 This module runs on every SSH command, so it imports only the standard library
-and nap's stdlib-only modules before it hands over to git; the CLI (click,
-pluggy, ...) loads only for the admin commands.
+and nap's stdlib-only modules (not even typing) before it hands over to git;
+the CLI (click, pluggy, ...) loads only for the admin commands.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import MutableMapping, Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
 
 from nap_core.quoting import bad_character, shown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping, Sequence
+    from pathlib import Path
+    from typing import Any
 
 #: The ``nap`` commands a remote user may run, as full command paths (a group's
 #: subcommands are listed one by one). Only these: never ``deploy`` (it reads a
@@ -97,16 +100,15 @@ class Refused(Exception):
     """The request is not one nap shell runs; the message says why."""
 
 
-class Action(NamedTuple):
+class Action:
     """What ``nap shell`` decided to do.
 
     ``kind`` is ``"receive"`` or ``"upload"`` (with ``app``), ``"help"``, or
     ``"command"`` (with ``argv``, the words of an allowed nap command).
     """
 
-    kind: str
-    app: str = ""
-    argv: tuple[str, ...] = ()
+    def __init__(self, kind: str, app: str = "", argv: tuple[str, ...] = ()) -> None:
+        self.kind, self.app, self.argv = kind, app, argv
 
 
 def decide(command: str | None) -> Action:
@@ -200,8 +202,7 @@ def main(argv: Sequence[str], environ: MutableMapping[str, str] | None = None) -
 def _main(argv: Sequence[str], env: MutableMapping[str, str]) -> int:
     try:
         if os.geteuid() == 0:
-            # Run by hand as root: act as the owner of NAP_HOME, as every nap command does,
-            # so that a repository created here stays writable by pushes.
+            # By hand as root: act as NAP_HOME's owner, so pushes can write what this creates.
             from nap_core.errors import NapError
             from nap_gitshell.server import act_as_home_owner
 
