@@ -17,6 +17,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from conftest import NAP, Nap
+
 REGISTRY_PORT = 22000
 HTTP_PORT = 22080
 HTTPS_PORT = 22043
@@ -70,6 +72,14 @@ class PrivateRegistry:
                 os.kill(self.process.pid, signal.SIGCONT)
                 os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+
+def start_deploy(nap: Nap, app: str, path: Path) -> subprocess.Popen[str]:
+    """`nap deploy APP PATH` in the background, its output kept for the test to read."""
+    return subprocess.Popen(
+        [*NAP, "deploy", app, str(path)], env=nap.env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
 
 
 def forget_images(client: Any, app: str) -> None:

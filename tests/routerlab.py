@@ -121,6 +121,11 @@ class RequestLoop:
         self._stop.set()
         self._thread.join(timeout=30)
 
+    def assert_never_failed(self) -> None:
+        """It ran (at least 5 requests) and not one request failed."""
+        assert self.sent >= 5
+        assert self.failures == []
+
     def _run(self) -> None:
         while not self._stop.is_set() and self.sent < self.limit:
             self.sent += 1

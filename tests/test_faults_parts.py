@@ -25,7 +25,7 @@ from typing import Any
 
 import faultparts as parts
 import pytest
-from conftest import HTTPD_DOCKERFILE, NAP, Nap, SampleApp, http_get
+from conftest import HTTPD_DOCKERFILE, Nap, SampleApp, http_get
 from faultparts import PrivateRegistry, db_is_intact, wait_for
 from routerlab import get
 
@@ -113,10 +113,7 @@ def test_the_registry_stopped_during_a_deploy_rejects_the_push_with_one_line(
     sample_app.serve("hello 2")
     log = fnap.home / "apps" / fapp / "releases" / "2" / "build.log"
 
-    deploy = subprocess.Popen(
-        [*NAP, "deploy", fapp, str(sample_app.path)], env=fnap.env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    deploy = parts.start_deploy(fnap, fapp, sample_app.path)
     wait_for(lambda: log.is_file())  # building: the publish comes next
     registry.signal(how)
     # A bound on a hang, not a speed claim: the deadline is PUBLISH_TIMEOUT seconds.
@@ -193,10 +190,7 @@ def test_caddy_stopped_during_a_deploy_fails_only_the_route_update_and_recovers(
     sample_app.serve("hello 2")
     log = nap.home / "apps" / fapp / "releases" / "2" / "build.log"
 
-    deploy = subprocess.Popen(
-        [*NAP, "deploy", fapp, str(sample_app.path)], env=nap.env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    deploy = parts.start_deploy(nap, fapp, sample_app.path)
     wait_for(lambda: log.is_file())  # building: the switch comes next
     os.kill(pid, how)
     out, err = deploy.communicate(timeout=60)  # a bound on a hang, not a speed claim
@@ -270,10 +264,7 @@ def test_a_full_nap_home_fails_the_deploy_in_one_line_and_loses_nothing(
         filled = fill(nap.home)
     elif stage == "checkout":  # room for the push, not for the checked-out tree (busybox)
         filled = fill(nap.home, leave=512 << 10)
-    deploy = subprocess.Popen(
-        [*NAP, "deploy", fapp, str(sample_app.path)], env=nap.env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    deploy = parts.start_deploy(nap, fapp, sample_app.path)
     if stage == "build":
         wait_for(lambda: log.is_file() and "sleep" in log.read_text())
         filled = fill(nap.home)
@@ -327,10 +318,7 @@ def test_the_engine_stopped_during_a_deploy_rejects_the_push_with_one_line(
     sample_app.serve("hello 2")
     log = nap.home / "apps" / fapp / "releases" / "2" / "build.log"
 
-    deploy = subprocess.Popen(
-        [*NAP, "deploy", fapp, str(sample_app.path)], env=nap.env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    deploy = parts.start_deploy(nap, fapp, sample_app.path)
     wait_for(lambda: log.is_file() and "sleep" in log.read_text())
     engine.signal(how)
     out, err = deploy.communicate(timeout=120)  # a bound on a hang, not a speed claim
