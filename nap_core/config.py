@@ -41,6 +41,7 @@ DEFAULTS: dict[str, str] = {
     "build_timeout": "900",
     "publish_timeout": "300",
     "publish_first": "false",
+    "engine_timeout": "30",
     "lock_timeout": "1800",
     "session_timeout": "60",
     "router": "caddy",

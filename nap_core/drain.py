@@ -44,6 +44,18 @@ def owe(settings: Settings, app: App, pid: int | None = None) -> None:
     path.write_text(processes.identity(pid))
 
 
+def owe_unless_owed(settings: Settings, app: App) -> None:
+    """Record that this process owes ``app`` a retirement, unless a live process (a
+    ``nap drain`` still waiting) already does: its retirement will cover this one's,
+    and taking it over would let the next command cut that drain short."""
+    try:
+        owner = _owed(settings, app).read_text()
+    except FileNotFoundError:
+        owner = ""
+    if not owner or not processes.alive(owner):
+        owe(settings, app)
+
+
 def settle(settings: Settings, app: App, only_mine: bool = True) -> None:
     """The retirement is done: forget who owed it (if this process did, unless told)."""
     path = _owed(settings, app)

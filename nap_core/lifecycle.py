@@ -139,6 +139,10 @@ def roll_out(
         settings=settings,
     )
     write_units(settings, release, list(units or ()))
+    # From its first process on, a release that fails owes the app a retirement: the
+    # scheduler removes what it started, but not if the engine stopped answering (or
+    # the deploy was killed); then the next command that touches the app does it.
+    drain.owe_unless_owed(settings, release.app)
     output.step(f"Starting release {release.number} ({settings.scheduler})")
     placements = pm.hook.schedule(
         units=list(units or ()),
@@ -197,8 +201,9 @@ def recover(
 ) -> None:
     """Clean up after deploys of ``app`` that died: mark their releases failed, stop
     what they started, remove their images and work directories; retire what a
-    release replaced if its deploy or drain died before doing so. Call under the
-    app's deploy lock (then no deploy of the app runs).
+    release replaced if its deploy or drain died before doing so, and what a failed
+    release left running. Call under the app's deploy lock (then no deploy of the
+    app runs).
 
     :param dead: releases already marked failed as dead, to clean up too.
     """
@@ -211,8 +216,8 @@ def recover(
     keep = state.current(app)
     if dead:
         output.step(f"Cleaning up after the deploy of release {dead[-1].number}, which died")
-    elif keep is not None:
-        output.step(f"Retiring what release {keep.number} replaced (its drain was killed)")
+    # Else a deploy that failed, or a drain that was killed, owed a retirement: most
+    # often nothing is left, and what is says so itself (``stopping ...``).
     pm.hook.retire(app=app, keep=keep, settings=settings, output=output)
     drain.settle(settings, app, only_mine=False)
     routing.update(state, app, settings, pm, output)  # it may have died before the switch

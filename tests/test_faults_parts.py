@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import faultparts as parts
 import pytest
 from conftest import HTTPD_DOCKERFILE, Nap, SampleApp, http_get
@@ -341,5 +342,48 @@ def test_the_engine_stopped_during_a_deploy_rejects_the_push_with_one_line(
     # A bound, not a speed claim: an engine just restarted after a crash, on a loaded
     # machine, took more than the fixture's 8 s to bring a new container's network up.
     record = nap.deploy_json(fapp, sample_app.path, NAP_DEPLOY_TIMEOUT="60")
+    assert record["release"] == 3
+    assert http_get(record["placements"][0]["url"]) == "hello 2"
+
+
+def test_the_engine_hanging_as_the_release_starts_rejects_the_push_within_engine_timeout(
+    nap: Nap, engine: Any, sample_app: SampleApp, fapp: str
+) -> None:
+    # Past the build and the push, a scheduler's requests are the SDK's short ones; a
+    # stopped engine left each waiting for the SDK's read timeout (120 s), then failed
+    # as an internal error. The new release waits 3 s before its check, so the engine
+    # stops while nap still has requests to make (at least the liveness check after it).
+    nap.env.update(
+        DOCKER_HOST=engine.socket, NAP_HOST=parts.NS_IP, NAP_ENGINE_TIMEOUT="3",
+        NAP_PUBLISH_FIRST="true", NAP_REGISTRY=f"{parts.HOST_IP}:{parts.ENGINE_REGISTRY_PORT}",
+    )  # fmt: skip
+    first = nap.deploy_json(fapp, sample_app.path)
+    url, revision = first["placements"][0]["url"], first["revision"]
+    sample_app.write("CHECKS", "WAIT=3\n/ hello 2\n")
+    sample_app.serve("hello 2")
+    log = nap.home / "apps" / fapp / "releases" / "2" / "build.log"
+
+    deploy = parts.start_deploy(nap, fapp, sample_app.path)
+    wait_for(lambda: log.is_file() and "Starting release 2" in log.read_text())
+    engine.signal(signal.SIGSTOP)
+    try:
+        out, err = deploy.communicate(timeout=60)  # a bound on a hang, not a speed claim
+    finally:
+        engine.signal(signal.SIGCONT)
+
+    assert deploy.returncode != 0
+    assert "Traceback" not in out + err
+    [line] = error_lines(err)
+    assert "did not answer within 3 s (engine_timeout)" in line, line
+    assert "dockerd is running and not stopped" in line, line
+    assert_nothing_lost(nap, fapp, url, sample_app, revision)
+    # The next command that touches the app removes what the failed release started.
+    nap("ps", fapp, check=True)
+    client = docker.DockerClient(base_url=engine.socket, version="auto")
+    listed = client.containers.list(all=True, filters={"label": f"nap.app={fapp}"})
+    assert {c.labels["nap.release"] for c in listed} == {"1"}
+
+    sample_app.commit()
+    record = nap.deploy_json(fapp, sample_app.path)
     assert record["release"] == 3
     assert http_get(record["placements"][0]["url"]) == "hello 2"

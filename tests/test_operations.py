@@ -341,3 +341,33 @@ def test_config_set_before_the_first_push_applies_from_the_first_deploy(
     nap.deploy_json(app_name, sample_app.path)
 
     assert container_env(docker_engine, app_name)["GREETING"] == "hi"
+
+
+def test_a_volume_only_a_failed_release_made_goes_with_the_next_command(
+    nap: Nap, sample_app: SampleApp, app_name: str, docker_engine: Any
+) -> None:
+    # The scheduler removes a failed release's containers, not its named volumes (a
+    # release that served may own them); one no release ever served with is removed
+    # by the next command that touches the app, here `nap ps`.
+    record = nap.deploy_json(app_name, sample_app.path)
+    sample_app.write("Dockerfile", CRASHING_WITH_A_VOLUME)
+    sample_app.commit("a new volume, and a crash")
+    failed = nap("deploy", app_name, str(sample_app.path))
+    assert failed.returncode != 0 and "exited" in failed.stderr, failed.stderr
+
+    label = {"label": f"nap.app={app_name}"}
+    try:
+        assert [
+            v.attrs["Labels"]["nap.release"] for v in docker_engine.volumes.list(filters=label)
+        ] == ["2"]
+        nap("ps", app_name, check=True)
+        assert docker_engine.volumes.list(filters=label) == []
+        assert http_get(url_of(record)) == "hello 1"
+    finally:
+        for volume in docker_engine.volumes.list(filters=label):
+            volume.remove(force=True)
+
+
+CRASHING_WITH_A_VOLUME = (
+    'FROM scratch\nCOPY busybox /bin/busybox\nVOLUME /data\nCMD ["/bin/busybox", "false"]\n'
+)

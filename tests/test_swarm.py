@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import swarm_lab
-from conftest import Nap, SampleApp
+from conftest import NAP, Nap, SampleApp
 
 from nap_docker.probe import answers
 
@@ -508,3 +508,29 @@ def test_web_and_worker_are_separate_services_with_their_own_replicas(
 
     swarm_nap("apps", "destroy", swarm_papp, "--force", check=True)
     assert replicas_of(lab, swarm_papp) == {}
+
+
+def test_a_release_phase_killed_with_its_deploy_is_removed_by_the_next_command(
+    swarm_nap: Nap, sample_app: SampleApp, swarm_papp: str, lab: swarm_lab.Lab
+) -> None:
+    # The release phase runs in a one-off container on the manager's engine; a deploy
+    # SIGKILLed meanwhile leaves it running, with nobody to remove it but clean-up.
+    sample_app.write("Procfile", "web: /bin/busybox httpd -f -p 8080 -h /www\n"
+                     "release: /bin/busybox sleep 120\n")  # fmt: skip
+    sample_app.commit("a slow release phase")
+    deploy = subprocess.Popen(
+        [*NAP, "deploy", swarm_papp, str(sample_app.path)], env=swarm_nap.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    manager = lab.client(1)
+    label = {"label": f"nap.oneoff={swarm_papp}"}
+    try:
+        eventually(lambda: manager.containers.list(filters=label), 60, "the release phase")
+    finally:
+        os.killpg(deploy.pid, signal.SIGKILL)
+        deploy.wait(10)
+    assert manager.containers.list(filters=label)  # it outlived its deploy
+
+    swarm_nap("releases", swarm_papp, check=True)
+
+    assert manager.containers.list(all=True, filters=label) == []

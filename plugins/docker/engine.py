@@ -11,6 +11,7 @@ import os
 import socket
 from typing import Any
 
+from nap_core.config import Settings
 from nap_core.errors import NapError
 
 #: Seconds an engine has to answer its first request. A stopped (SIGSTOP) dockerd
@@ -19,13 +20,27 @@ from nap_core.errors import NapError
 PROBE_SECONDS = 10.0
 
 
+def engine_client(settings: Settings, base_url: str | None = None) -> Any:
+    """The client for a scheduler's requests (create, start, inspect, list, stop, remove):
+    each must be answered within ``engine_timeout`` seconds (a stop also gets its own
+    grace period), else it fails with one line that says what to check.
+
+    Builds and pushes, which stream for minutes, use their own clients and deadlines.
+    """
+    return docker_client(base_url, int(settings.number("engine_timeout")), "engine_timeout")
+
+
 @functools.cache
-def docker_client(base_url: str | None = None, timeout: int = 120) -> Any:
+def docker_client(
+    base_url: str | None = None, timeout: int = 120, setting: str | None = None
+) -> Any:
     """A docker SDK client for ``base_url`` (default: ``DOCKER_HOST`` or the local socket).
 
     The API version is negotiated with the engine, so an engine that speaks only
     API 1.41 (Debian's dockerd 20.10) works. One client per engine and process:
-    the negotiation is a round trip.
+    the negotiation is a round trip. With ``setting`` (the name of the setting
+    ``timeout`` comes from), a request the engine does not answer in time, or
+    a connection it drops, raises :class:`NapError` instead of the SDK's own.
 
     :raise NapError: the engine is not there, or does not answer within
         :data:`PROBE_SECONDS`.
@@ -37,10 +52,42 @@ def docker_client(base_url: str | None = None, timeout: int = 120) -> Any:
     check_answers(where, min(PROBE_SECONDS, timeout))
     try:
         if base_url:
-            return docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
-        return docker.from_env(version="auto", timeout=timeout)
+            client = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
+        else:
+            client = docker.from_env(version="auto", timeout=timeout)
     except docker.errors.DockerException as exc:
         raise NapError(f"cannot reach the Docker engine at {where}: {exc}; {CHECK}") from exc
+    if setting is not None:
+        client.api.send = _saying_why(client.api.send, where, f"{timeout} s ({setting})")
+    return client
+
+
+def _saying_why(send: Any, where: str, deadline: str) -> Any:
+    """``send`` (the SDK's one door to the engine), failing in one line on a hang or a crash.
+
+    A stopped dockerd keeps its socket open and never answers: the SDK would wait,
+    then raise a ReadTimeout that names no part and no remedy.
+    """
+    import requests.exceptions
+
+    def send_or_say_why(request: Any, **kwargs: Any) -> Any:
+        try:
+            return send(request, **kwargs)
+        except requests.exceptions.Timeout:
+            raise NapError(
+                f"the Docker engine at {where} did not answer within {deadline}; {CHECK}"
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise NapError(f"lost the Docker engine at {where} ({_reason(exc)}); {CHECK}") from None
+
+    return send_or_say_why
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost reason of a connection error, in a few words."""
+    while exc.args and isinstance(exc.args[-1], BaseException):
+        exc = exc.args[-1]
+    return str(exc).strip()[:120] or type(exc).__name__
 
 
 #: What to check when the engine does not answer (the end of every such error).

@@ -12,6 +12,7 @@ scheduler's next ``retire`` removes it (:func:`orphaned`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -22,6 +23,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from nap_core.errors import DeployFailed, NapError
 from nap_core.output import Output
@@ -95,6 +97,24 @@ def run(
             signal.signal(sig, handler)
         # --rm removes it when it exits; this covers a client gone or a deadline passed.
         subprocess.run([docker, *engine, "rm", "--force", name], capture_output=True, check=False)
+
+
+def remove_orphans(client: Any, app: str, output: Output) -> None:
+    """Remove the app's one-off containers whose nap process was killed, and wait
+    until they are gone: started with ``--rm``, the engine may be removing one
+    already, and their image can be removed only after."""
+    import requests.exceptions
+
+    import docker.errors
+
+    listed = client.containers.list(all=True, filters={"label": f"{LABEL_ONEOFF}={app}"})
+    for container in (c for c in listed if orphaned(c.labels)):
+        output.line(f"removing {container.name}, whose nap process was killed")
+        with contextlib.suppress(docker.errors.APIError):  # gone, or going already
+            container.remove(force=True)
+        gone = (docker.errors.APIError, requests.exceptions.RequestException, NapError)
+        with contextlib.suppress(*gone):
+            container.wait(condition="removed", timeout=30)
 
 
 def orphaned(labels: dict[str, str]) -> bool:

@@ -196,21 +196,6 @@ def remove(containers: list[Any], output: Output | None = None, stop_timeout: in
                 output.line(f"could not remove {container.name}: {exc.explanation or exc}")
 
 
-def remove_oneoffs(oneoffs: list[Any], output: Output) -> None:
-    """Remove one-off containers and wait until they are gone: started with
-    ``--rm``, the engine may be removing one already, and their image can be
-    removed only after."""
-    import docker.errors
-    import requests.exceptions
-
-    for container in oneoffs:
-        output.line(f"removing {container.name}, whose nap process was killed")
-        with contextlib.suppress(docker.errors.APIError):  # gone, or going already
-            container.remove(force=True)
-        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
-            container.wait(condition="removed", timeout=30)
-
-
 def release_containers(client: Any, app: App, number: int | None = None) -> list[Any]:
     """The app's containers, all of them or those of one release, by label."""
     import docker.errors

@@ -13,7 +13,7 @@ from nap_core.hookimpl import hookimpl
 from nap_core.model import Action, App, Image, Instance, Release
 from nap_core.output import Output
 from nap_core.proctable import WEB
-from nap_docker.engine import docker_client
+from nap_docker.engine import engine_client
 from nap_docker.labels import LABEL_APP
 from nap_docker.oneoff import LABEL_ONEOFF
 from nap_local import containers
@@ -58,7 +58,7 @@ def _instances(client: Any, app: App, release: Release, settings: Settings) -> l
 @hookimpl
 def instances(app: App, release: Release, settings: Settings) -> list[Instance] | None:
     """The current release's containers as the engine sees them now."""
-    return _instances(docker_client(), app, release, settings)
+    return _instances(engine_client(settings), app, release, settings)
 
 
 @hookimpl
@@ -66,7 +66,7 @@ def logs(
     app: App, release: Release, settings: Settings, follow: bool, lines: int, stream: TextIO
 ) -> None:
     """The containers' output; each line prefixed by its container when several run."""
-    found = containers.release_containers(docker_client(), app, release.number)
+    found = containers.release_containers(engine_client(settings), app, release.number)
     if not found:
         raise NapError(f"{app.name} has no containers: `nap start {app.name}` starts them")
     prefix = len(found) > 1
@@ -104,7 +104,7 @@ def control(
     """Stop, start or restart the release's containers; wait for started ones to answer."""
     import docker.errors
 
-    client = docker_client()
+    client = engine_client(settings)
     found = containers.release_containers(client, app, release.number)
     if not found:
         raise NapError(f"{app.name} has no containers to {action}: push it again")
@@ -145,7 +145,7 @@ def _refused(name: str, action: Action, explanation: str) -> str:
 @hookimpl
 def destroy(app: App, settings: Settings, volumes: bool, output: Output) -> None:
     """Remove every container of the app, one-offs included, and, if asked, its volumes."""
-    client = docker_client()
+    client = engine_client(settings)
     oneoffs = client.containers.list(all=True, filters={"label": f"{LABEL_ONEOFF}={app.name}"})
     found = containers.release_containers(client, app) + oneoffs
     if found:

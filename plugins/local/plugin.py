@@ -24,7 +24,7 @@ from nap_core.output import Output
 from nap_core.proctable import WEB
 from nap_core.templates import render
 from nap_docker import oneoff
-from nap_docker.engine import docker_client
+from nap_docker.engine import engine_client
 from nap_docker.envfile import env_file, process_env, write_env_file
 from nap_docker.labels import LABEL_RELEASE
 from nap_docker.volumes import volume_name
@@ -112,7 +112,7 @@ def schedule(
 
     The old ones keep serving until the release is current; then ``retire`` stops them.
     """
-    client = docker_client()
+    client = engine_client(settings)
     env = {**dict(image.env), **config.environment}
     web = web_port(app, image.ports, env, settings)
     image = _with_web_port(image, web)
@@ -163,7 +163,7 @@ def retire(app: App, keep: Release | None, settings: Settings, output: Output) -
     and the volumes only a release after ``keep`` made (it failed or died)."""
     import docker.errors
 
-    client = docker_client()
+    client = engine_client(settings)
     old = [
         container
         for container in containers.release_containers(client, app)
@@ -172,10 +172,7 @@ def retire(app: App, keep: Release | None, settings: Settings, output: Output) -
     if old:
         output.line(f"stopping {', '.join(sorted(c.name for c in old))}")
         containers.remove(old, output, stop_timeout=int(settings.number("stop_timeout")))
-    oneoffs = client.containers.list(
-        all=True, filters={"label": f"{oneoff.LABEL_ONEOFF}={app.name}"}
-    )
-    containers.remove_oneoffs([c for c in oneoffs if oneoff.orphaned(c.labels)], output)
+    oneoff.remove_orphans(client, app.name, output)
     for volume in volumes.orphans(client, app, keep.number if keep else 0):
         output.line(f"removing volume {volume.name}, made by a release that never served")
         with contextlib.suppress(docker.errors.APIError):  # in use after all: it stays
@@ -191,7 +188,7 @@ def is_current(
         return None
     running = [
         c
-        for c in containers.release_containers(docker_client(), app, last.number)
+        for c in containers.release_containers(engine_client(settings), app, last.number)
         if c.status == "running"
     ]
     for process in last.processes.names:

@@ -19,7 +19,8 @@ class Manager:
 
     def __init__(self, options: SwarmOptions) -> None:
         self.options = options
-        self.client = docker_client(options.manager)
+        timeout = int(options.engine_timeout)
+        self.client = docker_client(options.manager, timeout, "engine_timeout")
         self.api = self.client.api
 
     def service(self, name: str, app: str) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from nap_core.hookimpl import hookimpl
 from nap_core.model import Action, App, Instance, Release
 from nap_core.output import Output
 from nap_core.proctable import WEB
+from nap_docker import oneoff
 from nap_docker.engine import docker_client
 from nap_docker.labels import LABEL_APP
 from nap_swarm import options, tasks, workers
@@ -145,9 +146,12 @@ def _wait_for(manager: Manager, app: App, name: str, want: int, web: bool, deadl
 @hookimpl
 def retire(app: App, keep: Release | None, settings: Settings, output: Output) -> None:
     """A service update replaced the old release's tasks in place; what is left to
-    remove are the services of process types ``keep``'s Procfile no longer has."""
+    remove are the services of process types ``keep``'s Procfile no longer has, and
+    the one-offs (on the manager's engine) whose nap process was killed."""
+    manager = _manager(settings)
     if keep is not None:
-        workers.retire(_manager(settings), app, keep, output)
+        workers.retire(manager, app, keep, output)
+    oneoff.remove_orphans(manager.client, app.name, output)
 
 
 @hookimpl

@@ -25,6 +25,7 @@ class SwarmOptions:
     monitor: float
     stop_grace: float
     deploy_timeout: float
+    engine_timeout: float
     engines: tuple[str, ...] = ()
 
     @property
@@ -64,5 +65,6 @@ def load(settings: Settings) -> SwarmOptions:
         monitor=settings.number("swarm.monitor", 5.0),
         stop_grace=settings.number("stop_timeout"),
         deploy_timeout=settings.number("swarm.deploy_timeout", settings.deploy_timeout),
+        engine_timeout=settings.number("engine_timeout"),
         engines=tuple(settings.items("swarm.engines")),
     )
