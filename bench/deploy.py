@@ -2,12 +2,16 @@
 
 Prints medians over N runs of:
   (a) `nap deploy` of a trivial app (a one-line change each run) until it answers,
+      in nap's default configuration (the router in front: the old release
+      drains and stops after the deploy, as it does for users),
   (b) the same steps by hand in one script: git clone, docker build, docker push,
       docker run, wait until the port answers,
   (c) `nap deploy` again with no change,
+  (d) (a) without a router (`router = "none"`): the old release stops inside
+      the deploy, which the hand-run never does,
   (f) `nap deploy` of a fresh app (a new name, first deploy) and (g) the
       hand-run steps for a new name,
-and the ratios a/b and f/g. Targets (issue 14): a/b <= 1.05, (c) <= 0.3 s.
+and the ratios a/b, d/b and f/g. Targets (issue 14): a/b <= 1.05, (c) <= 0.3 s.
 
 Run as root with the engine and registry up (scripts/services.sh):
     /opt/nap/venv/bin/python bench/deploy.py [--runs N]
@@ -20,6 +24,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -41,6 +46,12 @@ NAP = [sys.executable, "-m", "nap"]
 
 def run(*args: str, **kwargs: object) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout  # type: ignore[call-overload,no-any-return]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for(host: str, port: int, timeout: float = 30) -> None:
@@ -135,22 +146,29 @@ def measure(runs: int) -> list[Row]:
 
     with tempfile.TemporaryDirectory(prefix="nap-bench-") as tmp:
         work = Path(tmp)
-        # No router: the hand-run has none, and a Caddy of this NAP_HOME would outlive it.
+        # nap as it is installed: the router in front, on ports of its own.
         env = {
             **os.environ,
             "NAP_HOME": str(work / "home"),
             "NAP_STOP_TIMEOUT": "1",
-            "NAP_ROUTER": "none",
+            "NAP_ROUTER": "caddy",
+            "NAP_ROUTER_HTTP_PORT": str(free_port()),
+            "NAP_ROUTER_HTTPS_PORT": str(free_port()),
         }
+        plain = {**env, "NAP_HOME": str(work / "home-plain"), "NAP_ROUTER": "none"}
         app = work / "app"
         run("bash", str(ROOT / "scripts" / "sample-app.sh"), str(app))
         name = f"bn-{uuid.uuid4().hex[:6]}"
         hand_name = f"{name}-hand"
-        # Warm both paths once (first push of the busybox layer, imports).
+        plain_name = f"{name}-plain"
+        # Warm every path once (first push of the busybox layer, imports, Caddy's start).
         subprocess.run([*NAP, "deploy", name, str(app)], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [*NAP, "deploy", plain_name, str(app)], env=plain, check=True, capture_output=True
+        )
         by_hand(app, work, hand_name, 0)
 
-        nap_times, hand_times, noop_times = [], [], []
+        nap_times, hand_times, noop_times, plain_times = [], [], [], []
         fresh_times, fresh_hand_times = [], []
         fresh = [f"{name}-f{n}" for n in range(1, runs + 1)]
         phase_times: list[list[float]] = []
@@ -168,13 +186,17 @@ def measure(runs: int) -> list[Row]:
                     [*NAP, "deploy", name, str(app)], env=env, check=True, capture_output=True
                 )
                 noop_times.append(time.perf_counter() - start)
+                plain_times.append(timed_deploy(plain_name, app, plain)[0])
                 change(app, f"by hand run {n}")
                 hand_times.append(by_hand(app, work, hand_name, n))
         finally:
-            for app_name in (name, *fresh):
+            for app_name, its_env in ((name, env), (plain_name, plain), *((f, env) for f in fresh)):
                 destroy = [*NAP, "apps", "destroy", app_name, "--force"]
-                subprocess.run(destroy, env=env, capture_output=True, check=False)
-            for label in (f"nap.app={name}", f"bench={hand_name}"):
+                subprocess.run(destroy, env=its_env, capture_output=True, check=False)
+            with contextlib.suppress(OSError, ValueError):  # this home's Caddy, by its pid
+                pid_file = work / "home" / "router" / "caddy" / "caddy.pid"
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            for label in (f"nap.app={name}", f"nap.app={plain_name}", f"bench={hand_name}"):
                 ids = run("docker", "ps", "-aq", "--filter", f"label={label}").split()
                 if ids:
                     run("docker", "rm", "-f", *ids)
@@ -186,6 +208,7 @@ def measure(runs: int) -> list[Row]:
                 subprocess.run(["docker", "rmi", "-f", *set(tags.split())], capture_output=True)
 
     a, b, c = (statistics.median(t) for t in (nap_times, hand_times, noop_times))
+    d = statistics.median(plain_times)
     f, g = statistics.median(fresh_times), statistics.median(fresh_hand_times)
     print(f"runs: {runs}")
     print(f"(a) nap deploy, change until it answers: {a:.3f} s")
@@ -193,12 +216,21 @@ def measure(runs: int) -> list[Row]:
         print(f"      {label:<30} {statistics.median(p[index] for p in phase_times):.3f} s")
     print(f"(b) by hand (clone, build, push, run, wait): {b:.3f} s")
     print(f"(c) nap deploy, no change:                 {c:.3f} s")
+    print(f"(d) (a) without a router:                  {d:.3f} s")
     print(f"(f) nap deploy of a fresh app:            {f:.3f} s")
     print(f"(g) by hand, a fresh name:                 {g:.3f} s")
-    print(f"a/b = {a / b:.2f}, f/g = {f / g:.2f}  (target <= 1.05)")
+    print(f"a/b = {a / b:.2f}, d/b = {d / b:.2f}, f/g = {f / g:.2f}  (target <= 1.05)")
     print(f"c   = {c:.3f} s (target <= 0.3 s)")
     return [
         Row.paired("deploy of a one-line change vs the same steps by hand", a, b, "s", 1.05),
+        Row(
+            "deploy of a one-line change without a router (the old release stops in the"
+            " deploy) vs by hand",
+            d,
+            "s",
+            b,
+            d / b,
+        ),
         Row.paired("deploy of a fresh app vs the same steps by hand", f, g, "s", 1.05),
         Row.at_most("no-change redeploy", c, "s", 0.3),
     ]

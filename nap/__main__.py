@@ -35,8 +35,12 @@ def main() -> None:
             sys.stderr.write(f"error: {exc}\n")
             sys.exit(1)
     from nap_core.cli import main as cli
+    from nap_core.processes import exit_now
 
-    cli()
+    try:
+        cli()
+    except SystemExit as done:  # the CLI always ends so
+        exit_now(done.code)
 
 
 if __name__ == "__main__":

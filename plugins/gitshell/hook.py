@@ -97,4 +97,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from nap_core.processes import exit_now
+
+    exit_now(main())
