@@ -8,14 +8,16 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from nap_core.config import Settings
-from nap_core.operations import Operations
 from nap_core.output import Output
 from nap_core.plugins import PluginManager, activate
+
+if TYPE_CHECKING:
+    from nap_core.operations import Operations
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +48,10 @@ class Session:
     @functools.cached_property
     def operations(self) -> Operations:
         """Day-2 operations; progress goes to stderr."""
+        # Imported here: it brings the whole release lifecycle (~40 ms), which
+        # `nap deploy` (its pipeline runs in the hook), `nap keys` and `--help` never use.
+        from nap_core.operations import Operations
+
         return Operations(self.settings, self.pm, Output(sys.stderr))
 
 
