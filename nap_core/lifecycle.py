@@ -183,7 +183,7 @@ def conclude(
     leaves two releases running, not none.
     """
     replaced = state.current(release.app)
-    drain.owe(settings, release.app)  # dying from here on, it leaves the retiring to recover
+    drain.owe(settings, release.app)  # dying from here on, it leaves the retiring to recovery
     state.make_current(release, change)
     release = routing.serve(state, release, settings, pm, output)
     drain.retire(release, replaced, settings, pm, output)
@@ -191,47 +191,11 @@ def conclude(
     return release
 
 
-def recover(
-    state: State,
-    app: App,
-    settings: Settings,
-    pm: PluginManager,
-    output: Output,
-    dead: list[Release] | None = None,
-) -> None:
-    """Clean up after deploys of ``app`` that died: mark their releases failed, stop
-    what they started, remove their images and work directories; retire what a
-    release replaced if its deploy or drain died before doing so, and what a failed
-    release left running. Call under the app's deploy lock (then no deploy of the
-    app runs).
-
-    :param dead: releases already marked failed as dead, to clean up too.
-    """
-    dead = [*(dead or []), *state.fail_dead(app, locked=True)]
-    for leftover in (settings.home / "tmp").glob(f"{app.name}.*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    abandoned = drain.abandoned(settings, app)
-    if not dead and not abandoned:
-        return
-    keep = state.current(app)
-    if dead:
-        output.step(f"Cleaning up after the deploy of release {dead[-1].number}, which died")
-    # Else a deploy that failed, or a drain that was killed, owed a retirement: most
-    # often nothing is left, and what is says so itself (``stopping ...``).
-    pm.hook.retire(app=app, keep=keep, settings=settings, output=output)
-    drain.settle(settings, app, only_mine=False)
-    routing.update(state, app, settings, pm, output)  # it may have died before the switch
-    for release in dead:
-        if release.image is not None:
-            pm.hook.unpublish(image=release.image, settings=settings, output=output)
-            state.mark_pruned(release)
-
-
 @contextmanager
 def workdir(settings: Settings, app: App) -> Iterator[Path]:
     """An empty directory for one deploy, under ``NAP_HOME/tmp`` (never the system's:
     what a push checks out counts against NAP_HOME's space), removed afterwards,
-    or by :func:`recover` if the deploy dies."""
+    or by :func:`nap_core.recovery.recover` if the deploy dies."""
     top = settings.home / "tmp"
     top.mkdir(parents=True, exist_ok=True)
     diskfull.keep_reserve(settings.home)  # room to record a failure if the disk fills

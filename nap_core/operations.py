@@ -13,7 +13,7 @@ from typing import TextIO
 
 import attrs
 
-from nap_core import drain, lifecycle, routing
+from nap_core import drain, lifecycle, recovery, routing
 from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.locks import app_lock, if_free, push_lock
@@ -75,7 +75,7 @@ class Operations:
                     push_lock(self.settings.home, app.name, waiting, timeout),
                     app_lock(self.settings.home, app.name, waiting, timeout),
                 ):
-                    lifecycle.recover(state, app, self.settings, self.pm, self.output)
+                    recovery.recover(state, app, self.settings, self.pm, self.output)
                     yield state, app
             else:
                 self._clean_up_after_the_dead(state, app)
@@ -92,7 +92,7 @@ class Operations:
             return
         with if_free(self.settings.home, app.name) as free:
             if free:
-                lifecycle.recover(state, app, self.settings, self.pm, self.output, dead)
+                recovery.recover(state, app, self.settings, self.pm, self.output, dead)
 
     # Reading
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import attrs
 
-from nap_core import app_types, appjson, health, lifecycle, phases, routing
+from nap_core import app_types, appjson, health, lifecycle, phases, recovery, routing
 from nap_core.config import Settings
 from nap_core.errors import NoBuilder, NoFetcher, NoIntake
 from nap_core.lifecycle import Outcome
@@ -25,7 +25,7 @@ def deploy(request: Request, settings: Settings, pm: PluginManager, output: Outp
     app = push.app
     with lifecycle.deploy_lock(settings, app, output), State(settings.home) as state:
         state.ensure_app(app)
-        lifecycle.recover(state, app, settings, pm, output)
+        recovery.recover(state, app, settings, pm, output)
         tree = Tree(push.repo, push.new)
         tree.check(settings)  # before anything is checked out
         app_type = app_types.app_type_of(app, tree, state, pm)
