@@ -135,7 +135,7 @@ def roll_out(
         release=release,
         config=config,
         previous=previous,
-        ports_in_use=state.ports_in_use(settings.scheduler),
+        ports_in_use=_ports_in_use(state, settings, pm),
         settings=settings,
     )
     write_units(settings, release, list(units or ()))
@@ -165,6 +165,16 @@ def roll_out(
         placements=tuple(placements),
         status="succeeded",
     )
+
+
+def _ports_in_use(state: State, settings: Settings, pm: PluginManager) -> frozenset[int]:
+    """The host ports the serving releases hold, read only for a ``render_units`` that
+    takes them (fleet's, which chooses host ports): the query reads every app's
+    placements, 30 ms at 10,000 apps, on every deploy."""
+    impls = pm.hook.render_units.get_hookimpls()
+    if not any("ports_in_use" in impl.argnames for impl in impls):
+        return frozenset()
+    return state.ports_in_use(settings.scheduler)
 
 
 def conclude(

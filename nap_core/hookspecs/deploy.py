@@ -214,6 +214,7 @@ def render_units(
         messages that say what still serves.
     :param ports_in_use: the host ports the serving releases of every app
         publish, from nap's state: a scheduler that chooses host ports takes none of them.
+        Read from nap.db only when an implementation takes this argument (else empty).
     :param settings: the configuration in force.
     :return: the ``Unit``s (name, text, kind ``build``/``run``/``spec``). nap
         writes each into ``NAP_HOME/apps/APP/releases/N/``, the record of what runs.
