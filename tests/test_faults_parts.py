@@ -305,16 +305,25 @@ def engine(tmp_path: Path) -> Iterator[parts.PrivateDockerd]:
         started.down()
 
 
+def first_release_on(
+    engine: Any, nap: Nap, app: str, sample: SampleApp, **settings: str
+) -> tuple[str, str]:
+    """Point ``nap`` at the private engine and its registry, with ``settings``, and
+    deploy release 1 of ``app`` there; its URL and revision."""
+    nap.env.update(
+        DOCKER_HOST=engine.socket, NAP_HOST=parts.NS_IP,
+        NAP_REGISTRY=f"{parts.HOST_IP}:{parts.ENGINE_REGISTRY_PORT}", **settings,
+    )  # fmt: skip
+    first = nap.deploy_json(app, sample.path)
+    return first["placements"][0]["url"], first["revision"]
+
+
 @pytest.mark.parametrize("how", [signal.SIGSTOP, signal.SIGKILL], ids=["hang", "crash"])
 def test_the_engine_stopped_during_a_deploy_rejects_the_push_with_one_line(
     nap: Nap, engine: Any, sample_app: SampleApp, fapp: str, how: int
 ) -> None:
-    nap.env.update(
-        DOCKER_HOST=engine.socket, NAP_HOST=parts.NS_IP, NAP_BUILD_TIMEOUT="4",
-        NAP_PUBLISH_TIMEOUT="4", NAP_REGISTRY=f"{parts.HOST_IP}:{parts.ENGINE_REGISTRY_PORT}",
-    )  # fmt: skip
-    first = nap.deploy_json(fapp, sample_app.path)
-    url, revision = first["placements"][0]["url"], first["revision"]
+    url, revision = first_release_on(engine, nap, fapp, sample_app,
+                                     NAP_BUILD_TIMEOUT="4", NAP_PUBLISH_TIMEOUT="4")  # fmt: skip
     sample_app.write("Dockerfile", SLOW_BUILD)
     sample_app.serve("hello 2")
     log = nap.home / "apps" / fapp / "releases" / "2" / "build.log"
@@ -353,12 +362,8 @@ def test_the_engine_hanging_as_the_release_starts_rejects_the_push_within_engine
     # stopped engine left each waiting for the SDK's read timeout (120 s), then failed
     # as an internal error. The new release waits 3 s before its check, so the engine
     # stops while nap still has requests to make (at least the liveness check after it).
-    nap.env.update(
-        DOCKER_HOST=engine.socket, NAP_HOST=parts.NS_IP, NAP_ENGINE_TIMEOUT="3",
-        NAP_PUBLISH_FIRST="true", NAP_REGISTRY=f"{parts.HOST_IP}:{parts.ENGINE_REGISTRY_PORT}",
-    )  # fmt: skip
-    first = nap.deploy_json(fapp, sample_app.path)
-    url, revision = first["placements"][0]["url"], first["revision"]
+    url, revision = first_release_on(engine, nap, fapp, sample_app,
+                                     NAP_ENGINE_TIMEOUT="3", NAP_PUBLISH_FIRST="true")  # fmt: skip
     sample_app.write("CHECKS", "WAIT=3\n/ hello 2\n")
     sample_app.serve("hello 2")
     log = nap.home / "apps" / fapp / "releases" / "2" / "build.log"
