@@ -116,6 +116,11 @@ def run(settings: Settings, pm: PluginManager, app: App, number: int, output: Ou
     """Wait ``router.drain`` seconds, then retire what release ``number`` replaced if it
     is still current. Return whether it retired anything."""
     time.sleep(max(settings.number("router.drain"), 0.0))
+    if not (settings.home / "nap.db").is_file():
+        # NAP_HOME went meanwhile (a test's or a bench's, removed as it ended): taking
+        # the lock and opening the state would make an empty one again.
+        output.line(f"{settings.home} has no nap.db any more: nothing to retire")
+        return False
     with app_lock(settings.home, app.name), State(settings.home) as state:
         current = state.current(app) if state.has_app(app.name) else None
         if current is None or current.number != number:

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import SampleApp, http_get
+from conftest import Nap, SampleApp, http_get
 from routerlab import RouterHome, get
 
 
@@ -155,6 +155,19 @@ def test_drain_never_stops_the_current_release(
 
     assert get(router.http_port, f"{rapp}.localhost") == (200, "hello 1")
     assert len(docker_engine.containers.list(filters={"label": f"nap.app={rapp}"})) == 1
+
+
+def test_a_drain_whose_nap_home_went_meanwhile_leaves_no_new_one(nap: Nap) -> None:
+    # A `nap drain` outlives the push that started it; a test's or a bench's NAP_HOME
+    # may be gone when it wakes. Taking the app's lock and opening nap.db would make
+    # an empty home again (seen: a bench's temporary directory, back with nap.db and
+    # locks/ after its removal).
+    gone = nap.home / "gone"
+
+    done = nap("drain", "someapp", "3", NAP_HOME=str(gone), NAP_ROUTER_DRAIN="0", check=True)
+
+    assert "has no nap.db any more: nothing to retire" in done.stderr
+    assert not gone.exists()
 
 
 def test_an_instance_started_again_on_a_new_address_is_followed_by_the_router(
