@@ -33,9 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import NAP
 from report import Row
-
-NAP = [sys.executable, "-m", "nap"]
 
 WSGI = """\
 def app(environ, start_response):

@@ -39,19 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import NAP, free_port  # noqa: E402
 from report import Row  # noqa: E402
-
-NAP = [sys.executable, "-m", "nap"]
 
 
 def run(*args: str, **kwargs: object) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout  # type: ignore[call-overload,no-any-return]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(host: str, port: int, timeout: float = 30) -> None:

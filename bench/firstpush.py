@@ -34,12 +34,12 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAP = [sys.executable, "-m", "nap"]
 REGISTRY_PORT = 24002
 REGISTRY = f"127.0.0.1:{REGISTRY_PORT}"
 BUSYBOX = "/bin/busybox"
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import NAP  # noqa: E402
 from report import Row  # noqa: E402
 
 APP_DOCKERFILE = """FROM {base}

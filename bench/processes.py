@@ -28,15 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import HTTPD_DOCKERFILE, NAP
 from report import Row
 
-NAP = [sys.executable, "-m", "nap"]
-DOCKERFILE = """FROM scratch
-COPY busybox /bin/busybox
-COPY www /www
-EXPOSE 8080
-CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
-"""
 PROCFILES = {
     "plain": None,
     "release": "release: /bin/busybox true\n",
@@ -52,7 +46,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> str:
 def make_app(path: Path, procfile: str | None) -> None:
     path.mkdir(parents=True)
     shutil.copy("/bin/busybox", path / "busybox")
-    (path / "Dockerfile").write_text(DOCKERFILE)
+    (path / "Dockerfile").write_text(HTTPD_DOCKERFILE)
     (path / "www").mkdir()
     (path / "www" / "index.html").write_text("0\n")
     if procfile:

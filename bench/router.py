@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,21 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import HTTPD_DOCKERFILE, NAP, free_port  # noqa: E402
 from report import Row  # noqa: E402
-
-NAP = [sys.executable, "-m", "nap"]
-DOCKERFILE = """FROM scratch
-COPY busybox /bin/busybox
-COPY www /www
-EXPOSE 8080
-CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> str:
@@ -193,7 +179,7 @@ def measure(apps: int, seconds: float, rate: float) -> list[Row]:
     app_dir = work / "app"
     (app_dir / "www").mkdir(parents=True)
     shutil.copy("/bin/busybox", app_dir / "busybox")
-    (app_dir / "Dockerfile").write_text(DOCKERFILE)
+    (app_dir / "Dockerfile").write_text(HTTPD_DOCKERFILE)
     (app_dir / "www" / "index.html").write_text("release 1\n")
     git = ["git", "-C", str(app_dir), "-c", "user.name=b", "-c", "user.email=b@example.invalid"]
     run("git", "init", "-q", "-b", "master", str(app_dir))

@@ -41,7 +41,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,23 +53,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import HTTPD_DOCKERFILE, NAP, free_port
 from report import Row
 
-NAP = [sys.executable, "-m", "nap"]
-DOCKERFILE = """FROM scratch
-COPY busybox /bin/busybox
-COPY www /www
-EXPOSE 8080
-CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
-"""
 FIGURES = ("deploy", "redeploy", "apps", "ps", "router")
 TARGETS = {"router": 1.5}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Bench:
@@ -97,7 +84,7 @@ class Bench:
     def make_source(self) -> None:
         (self.source / "www").mkdir(parents=True)
         shutil.copy("/bin/busybox", self.source / "busybox")
-        (self.source / "Dockerfile").write_text(DOCKERFILE)
+        (self.source / "Dockerfile").write_text(HTTPD_DOCKERFILE)
         (self.source / "www" / "index.html").write_text("scale\n")
         git = ["git", "-C", str(self.source), "-c", "user.name=b", "-c", "user.email=b@x.invalid"]
         run("git", "init", "-q", "-b", "master", str(self.source))
