@@ -1,23 +1,17 @@
-"""What several benches share: the nap command, the busybox app they deploy, a free port.
-
-The standard library only, like :mod:`report`.
-"""
+"""What several benches share: the nap command and the busybox app the suite
+deploys (the tests' own, from ``tests/conftest.py``), and a free port."""
 
 from __future__ import annotations
 
 import socket
 import sys
+from pathlib import Path
 
-#: ``nap`` as this interpreter runs it (the venv's, when a bench runs from it).
-NAP = [sys.executable, "-m", "nap"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-#: A busybox httpd serving ``www/`` on port 8080: an app whose own cost is next to none.
-HTTPD_DOCKERFILE = """FROM scratch
-COPY busybox /bin/busybox
-COPY www /www
-EXPOSE 8080
-CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
-"""
+from conftest import HTTPD_DOCKERFILE, NAP
+
+__all__ = ["HTTPD_DOCKERFILE", "NAP", "free_port"]
 
 
 def free_port() -> int:
