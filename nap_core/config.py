@@ -7,6 +7,7 @@ lists every key.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -114,9 +115,14 @@ class Settings:
                 return float(self.require(key))
             return default
         try:
-            return float(value)
+            found = float(value)
         except ValueError:
             raise NapError(f"{key} must be a number, not {value!r}") from None
+        # Every number nap reads is a count, a size, a port or seconds: ``inf``, ``nan``
+        # or a negative one would reach a socket or a deadline and fail there, as a bug.
+        if not math.isfinite(found) or found < 0:
+            raise NapError(f"{key} must be a finite number of at least 0, not {value!r}")
+        return found
 
     def items(self, key: str) -> list[str]:
         """The value of ``key`` as a comma-separated list."""

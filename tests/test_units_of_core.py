@@ -49,6 +49,14 @@ def test_a_non_number_is_refused(tmp_path: Path) -> None:
         _ = settings.deploy_timeout
 
 
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-1", "-0.5"])
+def test_a_number_that_is_not_finite_or_is_negative_is_refused(tmp_path: Path, value: str) -> None:
+    settings = Settings.load({"NAP_HOME": str(tmp_path), "NAP_ENGINE_TIMEOUT": value})
+
+    with pytest.raises(NapError, match="engine_timeout must be a finite number of at least 0"):
+        settings.number("engine_timeout")
+
+
 @pytest.mark.parametrize("name", ["a", "ab", "my-app", "a1", "0", "a" * 63])
 def test_valid_app_names(name: str) -> None:
     assert check_app_name(name) == name
