@@ -45,20 +45,30 @@ def docker_client(
     :raise NapError: the engine is not there, or does not answer within
         :data:`PROBE_SECONDS`.
     """
+    import requests.exceptions
+
     import docker
     import docker.errors
 
     where = engine_url(base_url)
-    check_answers(where, min(PROBE_SECONDS, timeout))
+    deadline = f"{timeout} s ({setting})" if setting else f"{timeout} s"
+    probe_seconds = min(PROBE_SECONDS, timeout)
+    check_answers(where, probe_seconds, deadline if probe_seconds == timeout else None)
     try:
         if base_url:
             client = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
         else:
             client = docker.from_env(version="auto", timeout=timeout)
     except docker.errors.DockerException as exc:
+        # The engine can stop between the probe and the version negotiation: the
+        # same hang as in any later request, so the same line.
+        if isinstance(exc.__cause__, requests.exceptions.Timeout):
+            raise NapError(
+                f"the Docker engine at {where} did not answer within {deadline}; {CHECK}"
+            ) from None
         raise NapError(f"cannot reach the Docker engine at {where}: {exc}; {CHECK}") from exc
     if setting is not None:
-        client.api.send = _saying_why(client.api.send, where, f"{timeout} s ({setting})")
+        client.api.send = _saying_why(client.api.send, where, deadline)
     return client
 
 
@@ -99,8 +109,11 @@ def engine_url(base_url: str | None = None) -> str:
     return base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def check_answers(url: str, timeout: float) -> None:
+def check_answers(url: str, timeout: float, deadline: str | None = None) -> None:
     """Ask the engine at ``url`` (``unix://PATH`` or ``tcp://HOST:PORT``) for ``/_ping``.
+
+    ``deadline`` is how the error names ``timeout`` (default: its seconds), so that
+    a probe bounded by a setting names the setting.
 
     :raise NapError: nothing listens there, or it did not answer within ``timeout``.
     """
@@ -121,8 +134,9 @@ def check_answers(url: str, timeout: float) -> None:
             probe.recv(16)  # any answer, even a close (a TLS port), says it is alive
         return
     except TimeoutError:
+        said = deadline or f"{timeout:g} s"
         raise NapError(
-            f"the Docker engine at {url} did not answer within {timeout:g} s; {CHECK}"
+            f"the Docker engine at {url} did not answer within {said}; {CHECK}"
         ) from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
