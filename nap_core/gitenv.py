@@ -8,22 +8,13 @@ nothing: no filter is configured. Only the standard library, for ``nap shell``.
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 
-_empty_home: list[str] = []
-
-
-def empty_home() -> str:
-    """An empty directory of this process's own, removed when it exits."""
-    if not _empty_home:
-        path = tempfile.mkdtemp(prefix="nap-git-home-")
-        atexit.register(shutil.rmtree, path, ignore_errors=True)
-        _empty_home.append(path)
-    return _empty_home[0]
+#: git's ``HOME``: a path under a file, so that nothing can ever exist below it.
+#: git takes "not a directory" as it takes "no such file", without a warning; and
+#: unlike an empty directory of its own, it is not left behind by a killed process.
+EMPTY_HOME = os.devnull
 
 
 def isolated(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -39,7 +30,7 @@ def isolated(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_ATTR_NOSYSTEM="1",
         GIT_TERMINAL_PROMPT="0",
-        HOME=empty_home(),
+        HOME=EMPTY_HOME,
     )
     for name in ("XDG_CONFIG_HOME", "GIT_CONFIG", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR"):
         env.pop(name, None)

@@ -205,14 +205,20 @@ def conclude(
 def workdir(settings: Settings, app: App) -> Iterator[Path]:
     """An empty directory for one deploy, under ``NAP_HOME/tmp`` (never the system's:
     what a push checks out counts against NAP_HOME's space), removed afterwards,
-    or by :func:`nap_core.recovery.recover` if the deploy dies."""
+    or by :func:`nap_core.recovery.recover` if the deploy dies.
+
+    While it lasts it is the process's temp directory (:mod:`tempfile`), so what
+    nap or a plugin makes there for the deploy (a generated Dockerfile) goes with it.
+    """
     top = settings.home / "tmp"
     top.mkdir(parents=True, exist_ok=True)
     diskfull.keep_reserve(settings.home)  # room to record a failure if the disk fills
     path = Path(tempfile.mkdtemp(prefix=f"{app.name}.", dir=top))
+    system_temp, tempfile.tempdir = tempfile.tempdir, str(path)
     try:
         yield path
     finally:
+        tempfile.tempdir = system_temp
         shutil.rmtree(path, ignore_errors=True)
 
 

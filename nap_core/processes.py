@@ -52,7 +52,7 @@ def exit_now(code: object) -> None:
     pushed branch only once the pre-receive hook is gone, and a command's
     caller waits for it too, while freeing every module of an interpreter with
     the docker SDK loaded takes 30-40 ms. Nothing is lost by skipping it: the
-    ``atexit`` functions still run (git's empty ``HOME`` goes), the standard
+    ``atexit`` functions still run (those of the libraries loaded), the standard
     streams are flushed, nap.db's transactions are committed, and its locks are
     file descriptors the kernel releases.
     """

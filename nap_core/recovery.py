@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 
-from nap_core import drain, routing
+from nap_core import drain, routing, scratch
 from nap_core.config import Settings
 from nap_core.model import App, Release
 from nap_core.output import Output
@@ -35,6 +35,7 @@ def recover(
     dead = [*(dead or []), *state.fail_dead(app, locked=True)]
     for leftover in (settings.home / "tmp").glob(f"{app.name}.*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    scratch.sweep(settings.home)  # a killed push's or `nap deploy`'s
     abandoned = drain.abandoned(settings, app)
     if not dead and not abandoned:
         return

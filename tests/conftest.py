@@ -63,6 +63,11 @@ class Nap:
         result = self("deploy", app, str(path), "--json", check=True, **env)
         return dict(json.loads(result.stdout))
 
+    @property
+    def system_tmp(self) -> Path:
+        """The system temp directory (``TMPDIR``) of nap's processes: each test has its own."""
+        return Path(self.env["TMPDIR"])
+
 
 @pytest.fixture(autouse=True)
 def no_router_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,12 +84,15 @@ def nap_home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def nap(nap_home: Path) -> Nap:
+def nap(nap_home: Path, tmp_path: Path) -> Nap:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAP_") and k != "DOCKER_HOST"}
     # The router is tested on its own (tests/test_router*.py), on ports of its own.
     env.update(
         NAP_HOME=str(nap_home), NAP_DEPLOY_TIMEOUT="8", NAP_STOP_TIMEOUT="2", NAP_ROUTER="none"
     )
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    env["TMPDIR"] = str(system_tmp)  # what nap leaves there, a test can see
     return Nap(nap_home, env)
 
 

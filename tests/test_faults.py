@@ -29,6 +29,9 @@ def assert_recovered(nap: Nap, app: str, url: str, engine: Any) -> None:
     with if_free(nap.home, app) as free:
         assert free
     assert list((nap.home / "tmp").glob(f"{app}.*")) == []
+    # Nor anything of the killed processes' own: git's HOME, the hook's answer.
+    assert list((nap.home / "tmp").glob(".scratch-*")) == []
+    assert list(nap.system_tmp.iterdir()) == []
 
 
 @pytest.fixture

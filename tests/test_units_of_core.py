@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from nap_core import health
+from nap_core import health, scratch
 from nap_core.config import Settings
 from nap_core.errors import NapError
 from nap_core.model import AppConfig, Check
 from nap_core.names import InvalidName, check_app_name, check_config_key, check_key_name
 from nap_core.output import Output
+from nap_core.scratch import scratch_dir
 from nap_docker.volumes import volume_name
 from nap_gitshell.hook import parse_updates
 
@@ -154,3 +156,18 @@ def test_opening_an_old_database_from_many_processes_adds_each_column_once(
     errors = [proc.communicate()[1].decode() for proc in procs]
 
     assert all(proc.returncode == 0 for proc in procs), errors
+
+
+def test_a_scratch_directory_goes_once_its_maker_is_gone(tmp_path: Path) -> None:
+    dead = subprocess.run(["sh", "-c", "cat /proc/self/stat"], capture_output=True, text=True)
+    pid, start = dead.stdout.split()[0], dead.stdout.rsplit(")", 1)[1].split()[19]
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / f".scratch-{pid}-{start}.abc").mkdir()  # its maker has exited
+    (tmp_path / "tmp" / "app.xyz").mkdir()  # a deploy's work directory: not a scratch one
+
+    with scratch_dir(tmp_path) as mine:
+        assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [mine.name, "app.xyz"]
+        scratch.sweep(tmp_path)  # as a command run meanwhile would: this one's maker lives
+        assert mine.is_dir()
+
+    assert [p.name for p in (tmp_path / "tmp").iterdir()] == ["app.xyz"]

@@ -105,12 +105,13 @@ def parse_public_key(text: str) -> tuple[str, str]:
         base64.b64decode(blob, validate=True)
     except binascii.Error:
         raise NapError("not a public key: its base64 part does not decode") from None
-    with tempfile.TemporaryDirectory(prefix="nap-key-") as scratch:
-        path = Path(scratch) / "key.pub"
-        path.write_text(f"{key_type} {blob}\n")
-        checked = subprocess.run(
-            ["ssh-keygen", "-l", "-f", str(path)], capture_output=True, text=True, check=False
-        )
+    checked = subprocess.run(
+        ["ssh-keygen", "-l", "-f", "-"],  # "-": the key on its standard input, no file
+        input=f"{key_type} {blob}\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if checked.returncode != 0:
         raise NapError("not a valid public key (ssh-keygen -l refuses it)")
     return key_type, blob

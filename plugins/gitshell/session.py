@@ -15,7 +15,6 @@ import os
 import select
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
@@ -32,6 +31,7 @@ def hand_over(kind: str, app: str, key: str, env: MutableMapping[str, str]) -> i
     from nap_core.errors import NapError
     from nap_core.locks import DEFAULT_TIMEOUT
     from nap_core.paths import home_from, number, repo_path
+    from nap_core.scratch import scratch_dir
     from nap_gitshell.repos import DEFAULT_MAX_PUSH, ensure_repo, lock_pushes
 
     home = home_from(env)
@@ -60,10 +60,9 @@ def hand_over(kind: str, app: str, key: str, env: MutableMapping[str, str]) -> i
         return _refuse(str(exc))
     env["NAP_HOME"] = str(home)
     env["NAP_KEY"] = key
-    (home / "tmp").mkdir(parents=True, exist_ok=True)
     # The hook writes this file once it ran (a release record, or "rejected"):
     # a push git refused before it, nap explains if the repository is damaged.
-    with tempfile.TemporaryDirectory(prefix=".push-", dir=home / "tmp") as private:
+    with scratch_dir(home) as private:
         env["NAP_DEPLOY_RESULT"] = str(Path(private) / "result.json")
         code, sent = receive(repo, env, idle)
         if sent and not Path(env["NAP_DEPLOY_RESULT"]).exists():

@@ -12,7 +12,6 @@ import getpass
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from nap_core.errors import AlreadyReported, NapError
 from nap_core.model import Request
 from nap_core.names import check_app_name
 from nap_core.output import Output
+from nap_core.scratch import scratch_dir
 from nap_gitshell.repos import ensure_repo, lock_pushes
 
 #: What git's own push report looks like; the hook's lines come prefixed "remote: ".
@@ -96,7 +96,7 @@ def deploy_worktree(
     branch = settings.branches[0]
     if branch_head(bare, branch) == head:
         return _redeploy(bare, head, settings, environ, output)
-    with tempfile.TemporaryDirectory(prefix="nap-deploy-") as private:
+    with scratch_dir(settings.home) as private:
         result = Path(private) / "release.json"
         env = {**environ, "NAP_HOME": str(settings.home), "NAP_DEPLOY_RESULT": str(result)}
         # The same lock as a push over SSH: one push into the repository at a time.
