@@ -7,7 +7,6 @@ lists every key.
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from typing import Any
 import attrs
 
 from nap_core.errors import NapError
-from nap_core.paths import default_home, home_from, repo_path
+from nap_core.paths import checked_number, default_home, home_from, repo_path
 
 __all__ = ["DEFAULTS", "Settings", "default_home", "home_from"]
 
@@ -114,15 +113,7 @@ class Settings:
             if default is None:
                 return float(self.require(key))
             return default
-        try:
-            found = float(value)
-        except ValueError:
-            raise NapError(f"{key} must be a number, not {value!r}") from None
-        # Every number nap reads is a count, a size, a port or seconds: ``inf``, ``nan``
-        # or a negative one would reach a socket or a deadline and fail there, as a bug.
-        if not math.isfinite(found) or found < 0:
-            raise NapError(f"{key} must be a finite number of at least 0, not {value!r}")
-        return found
+        return checked_number(key, str(value))
 
     def items(self, key: str) -> list[str]:
         """The value of ``key`` as a comma-separated list."""

@@ -7,9 +7,12 @@ re-exports these functions.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
+
+from nap_core.errors import NapError
 
 #: The system user that receives pushes (``nap server setup`` creates it).
 NAP_USER = "nap"
@@ -50,11 +53,41 @@ def setting(environ: Mapping[str, str], home: Path, key: str, default: str) -> s
 
 
 def number(environ: Mapping[str, str], home: Path, key: str, default: float) -> float:
-    """:func:`setting` as a number; ``default`` if it is not one."""
+    """:func:`setting` as a number (:func:`checked_number`)."""
+    return checked_number(key, setting(environ, home, key, str(default)))
+
+
+#: The most seconds a setting may hold: a year. Past about 10**9 s the kernel's
+#: clocks overflow, and a deadline would fail where it is reached, as a bug.
+MAX_SECONDS = 365 * 24 * 3600
+#: The settings in seconds whose names do not end in ``_timeout``.
+SECONDS = frozenset({"router.drain", "router.try_duration", "swarm.monitor"})
+
+
+def checked_number(key: str, text: str) -> float:
+    """``text``, the value of setting ``key``, as a number.
+
+    Every number nap reads is a count, a size, a port or seconds: ``inf``,
+    ``nan``, a negative one, or one past its kind's bound would reach a socket or a
+    deadline and fail there, as a bug.
+
+    :raise NapError: one line naming the key and the value.
+    """
     try:
-        return float(setting(environ, home, key, str(default)))
+        found = float(text)
     except ValueError:
-        return default
+        raise NapError(f"{key} must be a number, not {text!r}") from None
+    if not math.isfinite(found) or found < 0:
+        raise NapError(f"{key} must be a finite number of at least 0, not {text!r}")
+    if key.endswith("_timeout") or key in SECONDS:
+        bound, kind = MAX_SECONDS, "seconds (a year)"
+    elif key.endswith("port"):
+        bound, kind = 65535, "(a TCP port)"
+    else:
+        bound, kind = 2**53, "(a count or a size in bytes)"
+    if found > bound:
+        raise NapError(f"{key} must be at most {bound} {kind}, not {text!r}")
+    return found
 
 
 def repo_path(home: Path, app: str) -> Path:

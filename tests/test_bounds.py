@@ -130,6 +130,20 @@ def test_a_pack_over_max_push_size_is_refused(nap: Nap, sample_app: SampleApp, h
     assert disk_use(bare / "objects") < 200_000
 
 
+def test_a_bad_session_timeout_rejects_a_local_deploy_in_one_line(
+    nap: Nap, sample_app: SampleApp, happ: str
+) -> None:
+    # The hook reads session_timeout itself (a local `nap deploy` has no nap shell
+    # before it): it took "soon" for 60 s before, and the CLI repeated its error.
+    first = nap.deploy_json(happ, sample_app.path)
+    sample_app.serve("hello 2")
+
+    result = nap("deploy", happ, str(sample_app.path), NAP_SESSION_TIMEOUT="soon")
+
+    failed_with(result, "session_timeout must be a number, not 'soon'")
+    assert http_get(first["placements"][0]["url"]) == "hello 1"
+
+
 def test_a_build_that_sleeps_for_ever_fails_at_build_timeout(
     nap: Nap, sample_app: SampleApp, happ: str, docker_engine: Any
 ) -> None:

@@ -227,6 +227,36 @@ def test_upload_of_an_unknown_app_is_refused(
     assert capsys.readouterr().err == "error: no app named nope: push it first\n"
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("soon", "session_timeout must be a number, not 'soon'"),
+        ("1e12", "session_timeout must be at most 31536000 seconds (a year), not '1e12'"),
+    ],
+)
+def test_a_bad_session_timeout_is_refused_in_one_line_before_git_runs(
+    recorder: dict[str, list[Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    said: str,
+) -> None:
+    # Before, nap shell took "soon" for the default and handed 1e12 s on to git.
+    from nap_gitshell.repos import ensure_repo
+
+    ensure_repo(tmp_path / "repos" / "myapp.git")
+    env = {
+        "SSH_ORIGINAL_COMMAND": "git-upload-pack 'myapp'",
+        "NAP_HOME": str(tmp_path),
+        "NAP_SESSION_TIMEOUT": value,
+    }
+
+    assert shell.main(["--key", "k"], environ=env) == 1
+
+    assert recorder["exec"] == []
+    assert capsys.readouterr().err == f"error: {said}\n"
+
+
 def test_nap_shell_imports_almost_nothing() -> None:
     # The forced command runs for every SSH command: it must not load the CLI,
     # the plugin manager or any of the heavy libraries before handing over.

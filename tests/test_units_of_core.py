@@ -59,6 +59,29 @@ def test_a_number_that_is_not_finite_or_is_negative_is_refused(tmp_path: Path, v
         settings.number("engine_timeout")
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("engine_timeout", "1e12", "at most 31536000 seconds (a year)"),
+        ("router.drain", "31536001", "at most 31536000 seconds (a year)"),
+        ("router.http_port", "65536", "at most 65535 (a TCP port)"),
+        ("max_push_size", "1e300", "at most 9007199254740992 (a count or a size in bytes)"),
+    ],
+)
+def test_a_number_past_its_kinds_bound_is_refused(
+    tmp_path: Path, key: str, value: str, said: str
+) -> None:
+    # 1e300 s of engine_timeout failed in the SDK ("timestamp too large"), naming no key.
+    env_name = "NAP_" + key.replace(".", "_").upper()
+    settings = Settings.load({"NAP_HOME": str(tmp_path), env_name: value})
+
+    with pytest.raises(NapError) as raised:
+        settings.number(key)
+
+    assert str(raised.value) == f"{key} must be {said}, not {value!r}"
+    assert Settings.load({"NAP_HOME": str(tmp_path), env_name: "65535"}).number(key) == 65535
+
+
 @pytest.mark.parametrize("name", ["a", "ab", "my-app", "a1", "0", "a" * 63])
 def test_valid_app_names(name: str) -> None:
     assert check_app_name(name) == name

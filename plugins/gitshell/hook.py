@@ -71,6 +71,7 @@ def parse_updates(text: str) -> tuple[tuple[str, str, str], ...]:
 
 def main() -> int:
     """Deploy the pushed revision; exit non-zero to reject the push."""
+    from nap_core.errors import NapError
     from nap_core.model import Request
     from nap_core.output import Output
     from nap_core.paths import number
@@ -87,8 +88,13 @@ def main() -> int:
         kind="pre-receive", repo=repo, updates=updates, key=environ.get("NAP_KEY", "")
     )
     # A pusher silent for session_timeout seconds is gone (as nap shell decides).
-    patience = number(environ, Path(environ["NAP_HOME"]), "session_timeout", 60.0)
-    code = run_deploy(request, environ, Output(ClientStream(2, patience)))  # type: ignore[arg-type]
+    try:
+        patience = number(environ, Path(environ["NAP_HOME"]), "session_timeout", 60.0)
+    except NapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 1
+    else:
+        code = run_deploy(request, environ, Output(ClientStream(2, patience)))  # type: ignore[arg-type]
     result = environ.get("NAP_DEPLOY_RESULT")
     if code and result:
         # A local `nap deploy`: its error line is out; say the deploy, not git, refused.

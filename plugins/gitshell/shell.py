@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sys
 
+from nap_core.errors import NapError
 from nap_core.quoting import bad_character, shown
 
 TYPE_CHECKING = False
@@ -203,7 +204,6 @@ def _main(argv: Sequence[str], env: MutableMapping[str, str]) -> int:
     try:
         if os.geteuid() == 0:
             # By hand as root: act as NAP_HOME's owner, so pushes can write what this creates.
-            from nap_core.errors import NapError
             from nap_gitshell.server import act_as_home_owner
 
             try:
@@ -228,7 +228,7 @@ def _main(argv: Sequence[str], env: MutableMapping[str, str]) -> int:
         from nap_gitshell.session import hand_over
 
         return hand_over(action.kind, action.app, key, env)
-    except access.Denied as exc:
+    except NapError as exc:  # the app's ACL refused, or a setting is bad
         return refuse(str(exc))
     except OSError as exc:
         # Most likely a NAP_HOME this user does not own; never a traceback to the client.
