@@ -10,11 +10,12 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 from typing import Any
 
 import pytest
-from conftest import Nap, SampleApp, http_get
+from conftest import NAP, Nap, SampleApp, http_get
 from routerlab import RouterHome, get
 
 
@@ -254,3 +255,38 @@ def test_the_web_port_is_the_first_expose_unless_the_app_names_another(
     router.nap("config", "set", rapp, "CHANGED=1", check=True, **override)
 
     assert get(router.http_port, f"{rapp}.localhost") == (200, "the other port")
+
+
+MIGRATE_QUEUED = "/proc/sys/net/ipv4/tcp_migrate_req"
+
+
+def test_caddy_started_as_root_has_the_kernel_hand_queued_connections_over(nap: Nap) -> None:
+    # Caddy 2.6 binds a new listener at each reload and closes the old one; with
+    # tcp_migrate_req at 0 the connections queued on the old one are reset (measured
+    # with Caddy alone: 271 of 17,928 new-connection requests over 200 reloads; 0 or 1
+    # with it at 1). The setting is per network namespace: this one's own starts at 0,
+    # and the host's is left as it is.
+    script = f"""
+        trap 'kill "$(cat {nap.home}/router/caddy/caddy.pid)" 2>/dev/null' EXIT
+        ip link set lo up
+        cat {MIGRATE_QUEUED}
+        {" ".join(NAP)} router reload >/dev/null
+        cat {MIGRATE_QUEUED}
+        echo 0 > {MIGRATE_QUEUED}  # as if the nap user had started it
+        {" ".join(NAP)} router status
+    """
+    env = {**nap.env, "NAP_ROUTER": "caddy", "NAP_ROUTER_HTTP_PORT": "8080"}
+    env["NAP_ROUTER_HTTPS_PORT"] = "8443"
+
+    done = subprocess.run(
+        ["unshare", "--net", "--", "sh", "-ec", script],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    before, after, status = done.stdout.splitlines()
+    assert (before, after) == ("0", "1")
+    assert status.endswith(
+        "a reload resets the connections queued on Caddy's port:"
+        " as root, `sysctl -w net.ipv4.tcp_migrate_req=1` (docs/router.md)"
+    )

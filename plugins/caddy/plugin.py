@@ -52,4 +52,10 @@ def router_status(settings: Settings) -> RouterStatus:
     number = process.pid(paths)
     if number is None:
         return RouterStatus(False, f"Caddy is not running; its log: {paths.log}")
-    return RouterStatus(True, f"Caddy runs as pid {number}; its log: {paths.log}")
+    detail = f"Caddy runs as pid {number}; its log: {paths.log}"
+    if process.MIGRATE_QUEUED.exists() and not process.migrates_queued_connections():
+        detail += (
+            "; a reload resets the connections queued on Caddy's port:"
+            " as root, `sysctl -w net.ipv4.tcp_migrate_req=1` (docs/router.md)"
+        )
+    return RouterStatus(True, detail)

@@ -8,6 +8,7 @@ lock (``nap_core.routing.apply``) is the only one starting it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -24,6 +25,11 @@ from nap_core.errors import RouterUnavailable
 START_TIMEOUT = 15.0
 #: The longest unix socket path the kernel takes (sun_path is 108 bytes).
 MAX_SOCKET_PATH = 100
+#: Set to 1, the kernel hands the connections queued on a listener that closes to
+#: another listener of the same port (Linux 5.14, per network namespace). Caddy 2.6
+#: binds a new listener for every configuration it loads and closes the old one:
+#: left at 0, each reload resets the connections queued on the old one.
+MIGRATE_QUEUED = Path("/proc/sys/net/ipv4/tcp_migrate_req")
 
 
 @attrs.frozen
@@ -106,9 +112,27 @@ def write_config(paths: Paths, config: bytes) -> None:
     os.replace(temporary, paths.config)
 
 
+def migrates_queued_connections() -> bool:
+    """Whether the kernel hands queued connections over between Caddy's listeners."""
+    try:
+        return MIGRATE_QUEUED.read_text().strip() == "1"
+    except OSError:  # a kernel before 5.14
+        return False
+
+
+def migrate_queued_connections() -> None:
+    """Ask the kernel to hand queued connections over between listeners
+    (:data:`MIGRATE_QUEUED`), if this process may; ``nap router status`` tells
+    an operator who runs nap unprivileged to do it."""
+    if not migrates_queued_connections():
+        with contextlib.suppress(OSError):  # not root, or a kernel before 5.14
+            MIGRATE_QUEUED.write_text("1\n")
+
+
 def start(settings: Settings, paths: Paths, address: str) -> int:
     """Start Caddy on the configuration written last; return its pid once it answers."""
     binary = settings.get("router.caddy") or "caddy"
+    migrate_queued_connections()
     if address.startswith("unix/"):
         Path(address[5:]).unlink(missing_ok=True)  # left by a Caddy that was killed
     paths.pidfile.unlink(missing_ok=True)
