@@ -63,9 +63,7 @@ def docker_client(
         # The engine can stop between the probe and the version negotiation: the
         # same hang as in any later request, so the same line.
         if isinstance(exc.__cause__, requests.exceptions.Timeout):
-            raise NapError(
-                f"the Docker engine at {where} did not answer within {deadline}; {CHECK}"
-            ) from None
+            raise silent(where, deadline) from None
         raise NapError(f"cannot reach the Docker engine at {where}: {exc}; {CHECK}") from exc
     if setting is not None:
         client.api.send = _saying_why(client.api.send, where, deadline)
@@ -84,9 +82,7 @@ def _saying_why(send: Any, where: str, deadline: str) -> Any:
         try:
             return send(request, **kwargs)
         except requests.exceptions.Timeout:
-            raise NapError(
-                f"the Docker engine at {where} did not answer within {deadline}; {CHECK}"
-            ) from None
+            raise silent(where, deadline) from None
         except requests.exceptions.ConnectionError as exc:
             raise NapError(f"lost the Docker engine at {where} ({_reason(exc)}); {CHECK}") from None
 
@@ -102,6 +98,12 @@ def _reason(exc: BaseException) -> str:
 
 #: What to check when the engine does not answer (the end of every such error).
 CHECK = "check that dockerd is running and not stopped (`docker version` must answer)"
+
+
+def silent(url: str, deadline: str) -> NapError:
+    """The one error of an engine that did not answer within ``deadline``: at the
+    probe, at the version negotiation, or at any later request."""
+    return NapError(f"the Docker engine at {url} did not answer within {deadline}; {CHECK}")
 
 
 def engine_url(base_url: str | None = None) -> str:
@@ -134,10 +136,7 @@ def check_answers(url: str, timeout: float, deadline: str | None = None) -> None
             probe.recv(16)  # any answer, even a close (a TLS port), says it is alive
         return
     except TimeoutError:
-        said = deadline or f"{timeout:g} s"
-        raise NapError(
-            f"the Docker engine at {url} did not answer within {said}; {CHECK}"
-        ) from None
+        raise silent(url, deadline or f"{timeout:g} s") from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
     raise NapError(f"cannot reach the Docker engine at {url} ({reason}); {CHECK}")
